@@ -1,0 +1,145 @@
+// wastenet/classifier.hpp - load once, classify many.
+//
+//   wastenet::Classifier clf("models/wastenet_trashnet_mobilenet_v2.safetensors");
+//   wastenet::Prediction p = clf.classify(wastenet::read_image("bottle.jpg"));
+//   fmt::print("{} {:.3f}\n", clf.info().class_name(p.top1), p.probabilities[p.top1]);
+//
+// classify() is safe to call from many threads on one Classifier: the model is immutable and
+// each call borrows its own activation workspace.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <memory>
+#include <mutex>
+#include <numeric>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "wastenet/error.hpp"
+#include "wastenet/image.hpp"
+#include "wastenet/io/image.hpp"
+#include "wastenet/models/model.hpp"
+#include "wastenet/parallel.hpp"
+#include "wastenet/preprocess.hpp"
+
+namespace wastenet {
+
+/// Numerically stable softmax of one row.
+inline std::vector<float> softmax(const float* logits, std::size_t n) {
+  std::vector<float> p(n);
+  if (n == 0) return p;
+  const float m = *std::max_element(logits, logits + n);
+  double sum = 0.0;
+  for (std::size_t i = 0; i < n; ++i) sum += (p[i] = std::exp(logits[i] - m));
+  for (auto& v : p) v = static_cast<float>(v / sum);
+  return p;
+}
+
+struct Prediction {
+  std::vector<float> logits;
+  std::vector<float> probabilities;
+  std::size_t top1 = 0;
+
+  /// Class indices of the k most probable classes, most probable first (ties: lower index first).
+  std::vector<std::size_t> top(std::size_t k) const {
+    std::vector<std::size_t> idx(probabilities.size());
+    std::iota(idx.begin(), idx.end(), std::size_t{0});
+    k = std::min(k, idx.size());
+    std::partial_sort(idx.begin(), idx.begin() + static_cast<std::ptrdiff_t>(k), idx.end(),
+                      [&](std::size_t a, std::size_t b) {
+                        return probabilities[a] > probabilities[b] || (probabilities[a] == probabilities[b] && a < b);
+                      });
+    idx.resize(k);
+    return idx;
+  }
+};
+
+struct ClassifierOptions {
+  std::string arch;            // needed when the file has no "arch" metadata
+  std::size_t threads = 0;     // 0: all cores
+  std::string resize;          // "fit" or "crop"; empty: the model's metadata, else fit
+};
+
+class Classifier {
+ public:
+  explicit Classifier(const std::string& model_path, const ClassifierOptions& options = {})
+      : Classifier(load_model(model_path, LoadOptions{options.arch}), options) {}
+
+  Classifier(Model model, const ClassifierOptions& options = {})
+      : model_(std::move(model)), pool_(resolve_threads(options.threads)) {
+    resize_ = parse_resize_mode(options.resize.empty() ? model_.info.resize : options.resize);
+    norm_.mean = model_.info.mean;
+    norm_.std = model_.info.std;
+  }
+
+  const ModelInfo& info() const noexcept { return model_.info; }
+  const Network& network() const noexcept { return model_.network; }
+  ResizeMode resize_mode() const noexcept { return resize_; }
+  std::size_t threads() const noexcept { return pool_.threads(); }
+
+  /// The normalised input tensor [n, size, size, 3] for a batch of images.
+  Tensor<float> preprocess(const std::vector<ImageU8>& images) const {
+    const std::size_t s = model_.info.input_size;
+    Tensor<float> t(Shape4{images.size(), s, s, 3});
+    for (std::size_t i = 0; i < images.size(); ++i) {
+      image_to_tensor(resize_for_model(images[i], s, resize_), norm_, t, i);
+    }
+    return t;
+  }
+
+  /// Raw logits [n, classes] for a preprocessed NHWC batch.
+  Tensor<float> logits(const Tensor<float>& input) const {
+    std::unique_ptr<Network::Workspace> ws = borrow();
+    Tensor<float> out = model_.network.forward(input, *ws, pool_);
+    give_back(std::move(ws));
+    return out;
+  }
+
+  std::vector<Prediction> classify(const std::vector<ImageU8>& images) const {
+    if (images.empty()) return {};
+    const Tensor<float> out = logits(preprocess(images));
+    const std::size_t k = model_.info.num_classes;
+    std::vector<Prediction> preds(images.size());
+    for (std::size_t i = 0; i < images.size(); ++i) {
+      const float* row = out.data() + i * k;
+      preds[i].logits.assign(row, row + k);
+      preds[i].probabilities = softmax(row, k);
+      preds[i].top1 = static_cast<std::size_t>(std::max_element(row, row + k) - row);
+    }
+    return preds;
+  }
+
+  Prediction classify(const ImageU8& image) const { return classify(std::vector<ImageU8>{image}).front(); }
+
+ private:
+  static std::size_t resolve_threads(std::size_t t) {
+    if (t == 0) t = std::max(1u, std::thread::hardware_concurrency());
+    if (t > 1024) throw ArgumentError("threads must be between 1 and 1024, got " + std::to_string(t));
+    return t;
+  }
+
+  std::unique_ptr<Network::Workspace> borrow() const {
+    std::lock_guard<std::mutex> lock(ws_mutex_);
+    if (spare_.empty()) return std::make_unique<Network::Workspace>();
+    auto ws = std::move(spare_.back());
+    spare_.pop_back();
+    return ws;
+  }
+  void give_back(std::unique_ptr<Network::Workspace> ws) const {
+    std::lock_guard<std::mutex> lock(ws_mutex_);
+    spare_.push_back(std::move(ws));
+  }
+
+  Model model_;
+  ResizeMode resize_ = ResizeMode::fit;
+  Normalization norm_;
+  mutable ThreadPool pool_;
+  mutable std::mutex ws_mutex_;
+  mutable std::vector<std::unique_ptr<Network::Workspace>> spare_;
+};
+
+}  // namespace wastenet

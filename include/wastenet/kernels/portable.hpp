@@ -1,0 +1,131 @@
+// wastenet/kernels/portable.hpp - the portable FP32 kernels: the specification every fast path
+// is tested against. Plain C++ loops the compiler can vectorise, plus Eigen's GEMM.
+//
+// All activations are NHWC. Each kernel computes a range of output rows so that a ThreadPool
+// can split one layer across threads, and applies the fused epilogue
+//   out = act(acc + bias) [+ residual]
+// while the output is still in cache.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <vector>
+
+#include <Eigen/Core>
+
+#include "wastenet/nn/activation.hpp"
+
+namespace wastenet::kernels {
+
+using RowMajorMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+/// Epilogue over `rows` rows of `cols` channels (row stride `stride`): bias, activation, residual.
+inline void f32_epilogue_portable(float* out, std::size_t rows, std::size_t cols, std::size_t stride, const float* bias,
+                                  const Activation& act, const float* residual, std::size_t residual_stride) {
+  for (std::size_t r = 0; r < rows; ++r) {
+    float* o = out + r * stride;
+    for (std::size_t c = 0; c < cols; ++c) o[c] += bias[c];
+    act.apply(o, cols);
+    if (residual) {
+      const float* s = residual + r * residual_stride;
+      for (std::size_t c = 0; c < cols; ++c) o[c] += s[c];
+    }
+  }
+}
+
+/// 1x1 convolution rows [r0, r1) of the [M x K] input times packed weights [K x N] (row-major).
+inline void f32_gemm_epilogue_eigen(const float* in, float* out, std::size_t r0, std::size_t r1, std::size_t K,
+                                    std::size_t N, const float* packed_w, const float* bias, const Activation& act,
+                                    const float* residual) {
+  constexpr std::size_t block = 64;  // rows per GEMM call: the output block stays in L2 for the epilogue
+  const Eigen::Map<const RowMajorMatrix> W(packed_w, static_cast<Eigen::Index>(K), static_cast<Eigen::Index>(N));
+  for (std::size_t r = r0; r < r1; r += block) {
+    const std::size_t m = std::min(block, r1 - r);
+    Eigen::Map<const RowMajorMatrix> A(in + r * K, static_cast<Eigen::Index>(m), static_cast<Eigen::Index>(K));
+    Eigen::Map<RowMajorMatrix> C(out + r * N, static_cast<Eigen::Index>(m), static_cast<Eigen::Index>(N));
+    C.noalias() = A * W;
+    f32_epilogue_portable(out + r * N, m, N, N, bias, act, residual ? residual + r * N : nullptr, N);
+  }
+}
+
+/// Geometry of a 2-D convolution on NHWC tensors.
+struct ConvGeometry {
+  std::size_t n, h, w, c;          // input
+  std::size_t oh, ow, oc;          // output
+  std::size_t kh, kw, sh, sw, ph, pw, dh, dw, groups;
+};
+
+/// Depthwise convolution (groups == channels, one filter per channel), output rows [row0, row1)
+/// where a row is one (n, oy). Weights packed [kh][kw][c]; SIMD runs across channels.
+inline void f32_dwconv_portable(const ConvGeometry& g, const float* in, float* out, std::size_t row0, std::size_t row1,
+                                const float* packed_w, const float* bias, const Activation& act,
+                                const float* residual) {
+  const std::size_t C = g.c;
+  for (std::size_t row = row0; row < row1; ++row) {
+    const std::size_t n = row / g.oh, oy = row % g.oh;
+    float* orow = out + row * g.ow * C;
+    for (std::size_t ox = 0; ox < g.ow; ++ox) {
+      float* acc = orow + ox * C;
+      std::copy(bias, bias + C, acc);
+      for (std::size_t ky = 0; ky < g.kh; ++ky) {
+        const std::ptrdiff_t iy = static_cast<std::ptrdiff_t>(oy * g.sh + ky * g.dh) - static_cast<std::ptrdiff_t>(g.ph);
+        if (iy < 0 || iy >= static_cast<std::ptrdiff_t>(g.h)) continue;
+        for (std::size_t kx = 0; kx < g.kw; ++kx) {
+          const std::ptrdiff_t ix = static_cast<std::ptrdiff_t>(ox * g.sw + kx * g.dw) - static_cast<std::ptrdiff_t>(g.pw);
+          if (ix < 0 || ix >= static_cast<std::ptrdiff_t>(g.w)) continue;
+          const float* ip = in + ((n * g.h + static_cast<std::size_t>(iy)) * g.w + static_cast<std::size_t>(ix)) * C;
+          const float* wp = packed_w + (ky * g.kw + kx) * C;
+          for (std::size_t c = 0; c < C; ++c) acc[c] += ip[c] * wp[c];
+        }
+      }
+      act.apply(acc, C);
+      if (residual) {
+        const float* s = residual + (row * g.ow + ox) * C;
+        for (std::size_t c = 0; c < C; ++c) acc[c] += s[c];
+      }
+    }
+  }
+}
+
+/// Any convolution, by im2col on blocks of output pixels then GEMM per group.
+/// Output pixels [p0, p1) of n*oh*ow. Weights packed per group as [kh*kw*cin_g][cout_g].
+inline void f32_conv_im2col_eigen(const ConvGeometry& g, const float* in, float* out, std::size_t p0, std::size_t p1,
+                                  const float* packed_w, const float* bias, const Activation& act,
+                                  const float* residual) {
+  const std::size_t cin_g = g.c / g.groups, cout_g = g.oc / g.groups;
+  const std::size_t K = g.kh * g.kw * cin_g;
+  constexpr std::size_t block = 64;
+  std::vector<float> col(block * K);
+  for (std::size_t p = p0; p < p1; p += block) {
+    const std::size_t m = std::min(block, p1 - p);
+    for (std::size_t grp = 0; grp < g.groups; ++grp) {
+      for (std::size_t i = 0; i < m; ++i) {
+        const std::size_t pix = p + i;
+        const std::size_t n = pix / (g.oh * g.ow), rem = pix % (g.oh * g.ow);
+        const std::size_t oy = rem / g.ow, ox = rem % g.ow;
+        float* crow = col.data() + i * K;
+        for (std::size_t ky = 0; ky < g.kh; ++ky) {
+          const std::ptrdiff_t iy = static_cast<std::ptrdiff_t>(oy * g.sh + ky * g.dh) - static_cast<std::ptrdiff_t>(g.ph);
+          for (std::size_t kx = 0; kx < g.kw; ++kx) {
+            const std::ptrdiff_t ix = static_cast<std::ptrdiff_t>(ox * g.sw + kx * g.dw) - static_cast<std::ptrdiff_t>(g.pw);
+            float* dst = crow + (ky * g.kw + kx) * cin_g;
+            if (iy < 0 || iy >= static_cast<std::ptrdiff_t>(g.h) || ix < 0 || ix >= static_cast<std::ptrdiff_t>(g.w)) {
+              std::fill(dst, dst + cin_g, 0.f);
+            } else {
+              const float* src = in + ((n * g.h + static_cast<std::size_t>(iy)) * g.w + static_cast<std::size_t>(ix)) * g.c + grp * cin_g;
+              std::copy(src, src + cin_g, dst);
+            }
+          }
+        }
+      }
+      Eigen::Map<const RowMajorMatrix> A(col.data(), static_cast<Eigen::Index>(m), static_cast<Eigen::Index>(K));
+      Eigen::Map<const RowMajorMatrix> W(packed_w + grp * K * cout_g, static_cast<Eigen::Index>(K), static_cast<Eigen::Index>(cout_g));
+      Eigen::Map<RowMajorMatrix, 0, Eigen::OuterStride<>> C(out + p * g.oc + grp * cout_g, static_cast<Eigen::Index>(m),
+                                                            static_cast<Eigen::Index>(cout_g), Eigen::OuterStride<>(static_cast<Eigen::Index>(g.oc)));
+      C.noalias() = A * W;
+    }
+    f32_epilogue_portable(out + p * g.oc, m, g.oc, g.oc, bias, act, residual ? residual + p * g.oc : nullptr, g.oc);
+  }
+}
+
+}  // namespace wastenet::kernels

@@ -1,0 +1,126 @@
+// wastenet/network.hpp - a feed-forward network of operators over a small arena of buffers.
+//
+// Builders add layers in execution order and name which buffer (slot) each reads, writes and
+// adds as residual; the network reuses slots as soon as a tensor is dead, so a MobileNet runs
+// in three activation buffers whatever its depth. A Workspace holds those buffers for one
+// input shape and one caller at a time; the Network itself is immutable after building and
+// can be shared by any number of threads.
+//
+//   wastenet::Network::Workspace ws;
+//   wastenet::Tensor<float> logits = net.forward(input_nhwc, ws, pool);
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "wastenet/error.hpp"
+#include "wastenet/nn/layer.hpp"
+#include "wastenet/parallel.hpp"
+#include "wastenet/tensor.hpp"
+
+namespace wastenet {
+
+class Network {
+ public:
+  struct Step {
+    std::unique_ptr<Layer> layer;
+    int in = 0, out = 0, residual = -1;
+  };
+
+  /// Buffers for one caller; re-planned when the input shape changes.
+  struct Workspace {
+    Shape4 planned{};
+    std::vector<Shape4> shapes;  // output shape of each step
+    std::vector<std::vector<float, AlignedAllocator<float>>> slots;
+    std::size_t bytes() const {
+      std::size_t b = 0;
+      for (const auto& s : slots) b += s.capacity() * sizeof(float);
+      return b;
+    }
+  };
+
+  Network() = default;
+  Network(Network&&) noexcept = default;
+  Network& operator=(Network&&) noexcept = default;
+
+  /// The slot the input is placed in.
+  static constexpr int input_slot = 0;
+
+  /// Appends `layer` reading slot `in` (plus `residual` added in the epilogue) and returns the
+  /// slot it writes. Slots listed in `keep` stay untouched because a later step still reads them.
+  int add(std::unique_ptr<Layer> layer, int in, int residual = -1, std::initializer_list<int> keep = {}) {
+    int out = in;
+    if (!layer->in_place()) {
+      out = 0;
+      auto busy = [&](int s) {
+        return s == in || s == residual || std::find(keep.begin(), keep.end(), s) != keep.end();
+      };
+      while (busy(out)) ++out;
+    }
+    slot_count_ = std::max(slot_count_, out + 1);
+    steps_.push_back(Step{std::move(layer), in, out, residual});
+    return out;
+  }
+
+  const std::vector<Step>& steps() const noexcept { return steps_; }
+  std::size_t parameter_bytes() const {
+    std::size_t b = 0;
+    for (const auto& s : steps_) b += s.layer->parameter_bytes();
+    return b;
+  }
+
+  /// Shapes and buffer sizes for an input shape (NHWC).
+  void plan(const Shape4& input, Workspace& ws) const {
+    if (ws.planned == input && ws.shapes.size() == steps_.size()) return;
+    std::vector<Shape4> slot_shape(static_cast<std::size_t>(slot_count_));
+    std::vector<std::size_t> capacity(static_cast<std::size_t>(slot_count_), 0);
+    slot_shape[input_slot] = input;
+    capacity[input_slot] = input.count();
+    ws.shapes.clear();
+    for (const auto& s : steps_) {
+      const Shape4 in = slot_shape[static_cast<std::size_t>(s.in)];
+      const Shape4 out = s.layer->output_shape(in);
+      if (s.residual >= 0 && slot_shape[static_cast<std::size_t>(s.residual)] != out) {
+        throw ArgumentError("Network: residual shape does not match output of '" + s.layer->describe() + "'");
+      }
+      slot_shape[static_cast<std::size_t>(s.out)] = out;
+      capacity[static_cast<std::size_t>(s.out)] = std::max(capacity[static_cast<std::size_t>(s.out)], out.count());
+      ws.shapes.push_back(out);
+    }
+    ws.slots.resize(static_cast<std::size_t>(slot_count_));
+    for (std::size_t i = 0; i < ws.slots.size(); ++i) ws.slots[i].resize(capacity[i]);
+    ws.planned = input;
+  }
+
+  /// Runs the network on an NHWC float input; returns the last step's output.
+  Tensor<float> forward(const Tensor<float>& input, Workspace& ws, ThreadPool& pool) const {
+    if (input.layout() != Layout::nhwc) return forward(input.to_layout(Layout::nhwc), ws, pool);
+    plan(input.shape(), ws);
+    std::copy(input.data(), input.data() + input.size(), ws.slots[input_slot].data());
+    Shape4 cur_shape[8];
+    cur_shape[input_slot] = input.shape();
+    for (std::size_t i = 0; i < steps_.size(); ++i) {
+      const Step& s = steps_[i];
+      const float* res = s.residual >= 0 ? ws.slots[static_cast<std::size_t>(s.residual)].data() : nullptr;
+      s.layer->forward(ws.slots[static_cast<std::size_t>(s.in)].data(), cur_shape[s.in],
+                       ws.slots[static_cast<std::size_t>(s.out)].data(), res, pool);
+      cur_shape[s.out] = ws.shapes[i];
+    }
+    const Shape4 out_shape = steps_.empty() ? input.shape() : ws.shapes.back();
+    Tensor<float> out(out_shape);
+    const int last = steps_.empty() ? input_slot : steps_.back().out;
+    std::copy(ws.slots[static_cast<std::size_t>(last)].data(),
+              ws.slots[static_cast<std::size_t>(last)].data() + out_shape.count(), out.data());
+    return out;
+  }
+
+ private:
+  std::vector<Step> steps_;
+  int slot_count_ = 1;
+};
+
+}  // namespace wastenet

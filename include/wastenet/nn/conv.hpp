@@ -1,0 +1,152 @@
+// wastenet/nn/conv.hpp - Conv2d with batch norm folded in at creation and a fused epilogue.
+//
+//   ConvParams p{.in_channels = 32, .out_channels = 32, .kernel_h = 3, .kernel_w = 3, .groups = 32};
+//   Conv2d dw(p, weight /*[out][in/groups][kh][kw]*/, {}, &bn, Activation{ActKind::relu6});
+//
+// Creation picks the kernel (1x1 GEMM, depthwise, or general im2col) and packs the weights into
+// its layout once; forward() only runs it.
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "wastenet/error.hpp"
+#include "wastenet/kernels/portable.hpp"
+#include "wastenet/nn/activation.hpp"
+#include "wastenet/nn/layer.hpp"
+
+namespace wastenet {
+
+struct ConvParams {
+  std::size_t in_channels = 0, out_channels = 0;
+  std::size_t kernel_h = 1, kernel_w = 1;
+  std::size_t stride_h = 1, stride_w = 1;
+  std::size_t pad_h = 0, pad_w = 0;
+  std::size_t dilation_h = 1, dilation_w = 1;
+  std::size_t groups = 1;
+};
+
+/// Inference batch norm: y = (x - mean) / sqrt(var + eps) * weight + bias.
+struct BatchNormParams {
+  std::vector<float> weight, bias, running_mean, running_var;
+  float eps = 1e-5f;
+};
+
+/// Folds `bn` into convolution weights [out][...] and bias (in double, so folding adds no error).
+inline void fold_batch_norm(std::vector<float>& weight, std::vector<float>& bias, std::size_t out_channels,
+                            const BatchNormParams& bn) {
+  const std::size_t per_out = weight.size() / out_channels;
+  if (bias.empty()) bias.assign(out_channels, 0.f);
+  for (std::size_t o = 0; o < out_channels; ++o) {
+    const double scale = static_cast<double>(bn.weight[o]) / std::sqrt(static_cast<double>(bn.running_var[o]) + bn.eps);
+    for (std::size_t i = 0; i < per_out; ++i) {
+      weight[o * per_out + i] = static_cast<float>(weight[o * per_out + i] * scale);
+    }
+    bias[o] = static_cast<float>((bias[o] - static_cast<double>(bn.running_mean[o])) * scale + bn.bias[o]);
+  }
+}
+
+class Conv2d final : public Layer {
+ public:
+  enum class Kind { pointwise, depthwise, general };
+
+  /// `weight` in PyTorch's layout [out][in/groups][kh][kw]; `bias` empty or [out]; `bn` optional.
+  Conv2d(const ConvParams& p, std::vector<float> weight, std::vector<float> bias, const BatchNormParams* bn,
+         Activation act)
+      : p_(p), act_(act) {
+    if (p.groups == 0 || p.in_channels % p.groups || p.out_channels % p.groups || p.kernel_h == 0 ||
+        p.kernel_w == 0 || p.stride_h == 0 || p.stride_w == 0 || p.dilation_h == 0 || p.dilation_w == 0) {
+      throw ArgumentError("Conv2d: inconsistent parameters (channels " + std::to_string(p.in_channels) + "->" +
+                          std::to_string(p.out_channels) + ", groups " + std::to_string(p.groups) + ")");
+    }
+    const std::size_t cin_g = p.in_channels / p.groups;
+    const std::size_t taps = p.kernel_h * p.kernel_w;
+    if (weight.size() != p.out_channels * cin_g * taps) throw ArgumentError("Conv2d: weight size does not match the parameters");
+    if (!bias.empty() && bias.size() != p.out_channels) throw ArgumentError("Conv2d: bias size does not match out_channels");
+    if (bn) fold_batch_norm(weight, bias, p.out_channels, *bn);
+    if (bias.empty()) bias.assign(p.out_channels, 0.f);
+    bias_ = std::move(bias);
+
+    if (taps == 1 && p.groups == 1 && p.stride_h == 1 && p.stride_w == 1 && p.pad_h == 0 && p.pad_w == 0) {
+      kind_ = Kind::pointwise;  // packed [in][out]
+      packed_.resize(weight.size());
+      for (std::size_t o = 0; o < p.out_channels; ++o)
+        for (std::size_t i = 0; i < p.in_channels; ++i) packed_[i * p.out_channels + o] = weight[o * p.in_channels + i];
+    } else if (p.groups == p.in_channels && p.out_channels == p.in_channels) {
+      kind_ = Kind::depthwise;  // packed [kh][kw][c]
+      packed_.resize(weight.size());
+      for (std::size_t c = 0; c < p.out_channels; ++c)
+        for (std::size_t t = 0; t < taps; ++t) packed_[t * p.out_channels + c] = weight[c * taps + t];
+    } else {
+      kind_ = Kind::general;  // packed per group [kh][kw][cin_g][cout_g]
+      const std::size_t cout_g = p.out_channels / p.groups;
+      packed_.resize(weight.size());
+      for (std::size_t g = 0; g < p.groups; ++g)
+        for (std::size_t oo = 0; oo < cout_g; ++oo)
+          for (std::size_t i = 0; i < cin_g; ++i)
+            for (std::size_t t = 0; t < taps; ++t) {
+              const std::size_t o = g * cout_g + oo;
+              packed_[g * taps * cin_g * cout_g + (t * cin_g + i) * cout_g + oo] = weight[(o * cin_g + i) * taps + t];
+            }
+    }
+  }
+
+  Kind kind() const noexcept { return kind_; }
+  const ConvParams& params() const noexcept { return p_; }
+  const Activation& activation() const noexcept { return act_; }
+
+  Shape4 output_shape(const Shape4& in) const override {
+    if (in.c != p_.in_channels) {
+      throw ArgumentError("Conv2d: input has " + std::to_string(in.c) + " channels, expected " + std::to_string(p_.in_channels));
+    }
+    const std::size_t eh = p_.dilation_h * (p_.kernel_h - 1) + 1, ew = p_.dilation_w * (p_.kernel_w - 1) + 1;
+    if (in.h + 2 * p_.pad_h < eh || in.w + 2 * p_.pad_w < ew) {
+      throw ArgumentError("Conv2d: input " + std::to_string(in.h) + "x" + std::to_string(in.w) + " is smaller than the kernel");
+    }
+    return {in.n, (in.h + 2 * p_.pad_h - eh) / p_.stride_h + 1, (in.w + 2 * p_.pad_w - ew) / p_.stride_w + 1, p_.out_channels};
+  }
+
+  void forward(const float* in, const Shape4& s, float* out, const float* residual, ThreadPool& pool) const override {
+    const Shape4 o = output_shape(s);
+    const kernels::ConvGeometry g{s.n, s.h, s.w, s.c, o.h, o.w, o.c, p_.kernel_h, p_.kernel_w, p_.stride_h,
+                                  p_.stride_w, p_.pad_h, p_.pad_w, p_.dilation_h, p_.dilation_w, p_.groups};
+    switch (kind_) {
+      case Kind::pointwise:
+        pool.parallel_for(s.n * s.h * s.w, [&](std::size_t b, std::size_t e) {
+          kernels::f32_gemm_epilogue_eigen(in, out, b, e, p_.in_channels, p_.out_channels, packed_.data(), bias_.data(), act_, residual);
+        }, 16);
+        break;
+      case Kind::depthwise:
+        pool.parallel_for(o.n * o.h, [&](std::size_t b, std::size_t e) {
+          kernels::f32_dwconv_portable(g, in, out, b, e, packed_.data(), bias_.data(), act_, residual);
+        });
+        break;
+      case Kind::general:
+        pool.parallel_for(o.n * o.h * o.w, [&](std::size_t b, std::size_t e) {
+          kernels::f32_conv_im2col_eigen(g, in, out, b, e, packed_.data(), bias_.data(), act_, residual);
+        }, 16);
+        break;
+    }
+  }
+
+  std::size_t parameter_bytes() const override { return (packed_.size() + bias_.size()) * sizeof(float); }
+
+  std::string describe() const override {
+    const char* k = kind_ == Kind::pointwise ? "conv1x1" : kind_ == Kind::depthwise ? "dwconv" : "conv";
+    return std::string(k) + " " + std::to_string(p_.kernel_h) + "x" + std::to_string(p_.kernel_w) + "/" +
+           std::to_string(p_.stride_h) + " " + std::to_string(p_.in_channels) + "->" + std::to_string(p_.out_channels) +
+           " " + activation_name(act_.kind);
+  }
+
+ private:
+  ConvParams p_;
+  Activation act_;
+  Kind kind_ = Kind::general;
+  std::vector<float, AlignedAllocator<float>> packed_;
+  std::vector<float> bias_;
+};
+
+}  // namespace wastenet

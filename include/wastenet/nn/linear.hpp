@@ -1,0 +1,70 @@
+// wastenet/nn/linear.hpp - global average pooling and fully connected layers of the classifier head.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "wastenet/error.hpp"
+#include "wastenet/kernels/portable.hpp"
+#include "wastenet/nn/activation.hpp"
+#include "wastenet/nn/layer.hpp"
+
+namespace wastenet {
+
+/// [N, H, W, C] -> [N, 1, 1, C]: the mean over all pixels (AdaptiveAvgPool2d(1)).
+class GlobalAvgPool final : public Layer {
+ public:
+  Shape4 output_shape(const Shape4& in) const override { return {in.n, 1, 1, in.c}; }
+  void forward(const float* in, const Shape4& s, float* out, const float*, ThreadPool&) const override {
+    const std::size_t hw = s.h * s.w;
+    for (std::size_t n = 0; n < s.n; ++n) {
+      float* o = out + n * s.c;
+      std::fill(o, o + s.c, 0.f);
+      for (std::size_t p = 0; p < hw; ++p) {
+        const float* x = in + (n * hw + p) * s.c;
+        for (std::size_t c = 0; c < s.c; ++c) o[c] += x[c];
+      }
+      const float inv = 1.f / static_cast<float>(hw);
+      for (std::size_t c = 0; c < s.c; ++c) o[c] *= inv;
+    }
+  }
+  std::size_t parameter_bytes() const override { return 0; }
+  std::string describe() const override { return "global_avg_pool"; }
+};
+
+/// y = act(x W^T + b) on [N, 1, 1, in] -> [N, 1, 1, out]; weight in PyTorch's [out][in].
+class Linear final : public Layer {
+ public:
+  Linear(std::size_t in_features, std::size_t out_features, const std::vector<float>& weight, std::vector<float> bias,
+         Activation act)
+      : in_(in_features), out_(out_features), bias_(std::move(bias)), act_(act) {
+    if (weight.size() != in_ * out_ || bias_.size() != out_) throw ArgumentError("Linear: weight/bias sizes do not match");
+    packed_.resize(weight.size());
+    for (std::size_t o = 0; o < out_; ++o)
+      for (std::size_t i = 0; i < in_; ++i) packed_[i * out_ + o] = weight[o * in_ + i];
+  }
+  std::size_t in_features() const noexcept { return in_; }
+  std::size_t out_features() const noexcept { return out_; }
+
+  Shape4 output_shape(const Shape4& in) const override {
+    if (in.h * in.w * in.c != in_) throw ArgumentError("Linear: input has " + std::to_string(in.h * in.w * in.c) + " features, expected " + std::to_string(in_));
+    return {in.n, 1, 1, out_};
+  }
+  void forward(const float* in, const Shape4& s, float* out, const float*, ThreadPool&) const override {
+    kernels::f32_gemm_epilogue_eigen(in, out, 0, s.n, in_, out_, packed_.data(), bias_.data(), act_, nullptr);
+  }
+  std::size_t parameter_bytes() const override { return (packed_.size() + bias_.size()) * sizeof(float); }
+  std::string describe() const override {
+    return "linear " + std::to_string(in_) + "->" + std::to_string(out_) + " " + activation_name(act_.kind);
+  }
+
+ private:
+  std::size_t in_, out_;
+  std::vector<float, AlignedAllocator<float>> packed_;
+  std::vector<float> bias_;
+  Activation act_;
+};
+
+}  // namespace wastenet

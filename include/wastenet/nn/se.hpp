@@ -1,0 +1,78 @@
+// wastenet/nn/se.hpp - squeeze-and-excitation, in place on an NHWC tensor.
+//
+// Both torchvision flavours: MobileNetV3 (ReLU, Hardsigmoid gate) and EfficientNet (SiLU,
+// Sigmoid gate). fc1/fc2 are 1x1 convolutions with bias in torchvision.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "wastenet/error.hpp"
+#include "wastenet/nn/activation.hpp"
+#include "wastenet/nn/layer.hpp"
+
+namespace wastenet {
+
+class SqueezeExcite final : public Layer {
+ public:
+  /// fc1_w [squeeze][channels], fc2_w [channels][squeeze] (PyTorch's conv weights, 1x1 dropped).
+  SqueezeExcite(std::size_t channels, std::size_t squeeze, std::vector<float> fc1_w, std::vector<float> fc1_b,
+                std::vector<float> fc2_w, std::vector<float> fc2_b, Activation act, Activation gate)
+      : c_(channels), s_(squeeze), w1_(std::move(fc1_w)), b1_(std::move(fc1_b)), w2_(std::move(fc2_w)),
+        b2_(std::move(fc2_b)), act_(act), gate_(gate) {
+    if (w1_.size() != s_ * c_ || b1_.size() != s_ || w2_.size() != c_ * s_ || b2_.size() != c_) {
+      throw ArgumentError("SqueezeExcite: weight sizes do not match channels/squeeze");
+    }
+  }
+
+  Shape4 output_shape(const Shape4& in) const override {
+    if (in.c != c_) throw ArgumentError("SqueezeExcite: input has " + std::to_string(in.c) + " channels, expected " + std::to_string(c_));
+    return in;
+  }
+  bool in_place() const override { return true; }
+
+  void forward(const float* in, const Shape4& s, float* out, const float*, ThreadPool& pool) const override {
+    const std::size_t hw = s.h * s.w;
+    std::vector<float> scale(s.n * c_);
+    for (std::size_t n = 0; n < s.n; ++n) {
+      std::vector<float> mean(c_, 0.f), hidden(s_);
+      const float* x = in + n * hw * c_;
+      for (std::size_t p = 0; p < hw; ++p)
+        for (std::size_t c = 0; c < c_; ++c) mean[c] += x[p * c_ + c];
+      const float inv = 1.f / static_cast<float>(hw);
+      for (auto& m : mean) m *= inv;
+      for (std::size_t j = 0; j < s_; ++j) {
+        float acc = b1_[j];
+        for (std::size_t c = 0; c < c_; ++c) acc += w1_[j * c_ + c] * mean[c];
+        hidden[j] = act_(acc);
+      }
+      for (std::size_t c = 0; c < c_; ++c) {
+        float acc = b2_[c];
+        for (std::size_t j = 0; j < s_; ++j) acc += w2_[c * s_ + j] * hidden[j];
+        scale[n * c_ + c] = gate_(acc);
+      }
+    }
+    pool.parallel_for(s.n * hw, [&](std::size_t b, std::size_t e) {
+      for (std::size_t p = b; p < e; ++p) {
+        const float* g = scale.data() + (p / hw) * c_;
+        const float* x = in + p * c_;
+        float* y = out + p * c_;
+        for (std::size_t c = 0; c < c_; ++c) y[c] = x[c] * g[c];
+      }
+    }, 8);
+  }
+
+  std::size_t parameter_bytes() const override { return (w1_.size() + b1_.size() + w2_.size() + b2_.size()) * sizeof(float); }
+  std::string describe() const override {
+    return "se " + std::to_string(c_) + "->" + std::to_string(s_) + " " + activation_name(act_.kind) + "/" + activation_name(gate_.kind);
+  }
+
+ private:
+  std::size_t c_, s_;
+  std::vector<float> w1_, b1_, w2_, b2_;
+  Activation act_, gate_;
+};
+
+}  // namespace wastenet

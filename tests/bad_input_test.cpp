@@ -1,0 +1,204 @@
+// Bad input: every malformed file or argument gets a typed error naming the file and the problem.
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "test_util.hpp"
+#include "wastenet/classifier.hpp"
+#include "wastenet/io/image.hpp"
+#include "wastenet/io/safetensors.hpp"
+#include "wastenet/models/model.hpp"
+
+namespace {
+
+using wastenet::test::ref_dir;
+
+std::string tmp_path(const std::string& name) { return std::string(WASTENET_TEST_DATA) + "/bad_" + name; }
+
+// A safetensors file from a literal JSON header and a data section.
+std::string write_raw(const std::string& name, const std::string& header, std::size_t data_bytes,
+                      std::uint64_t claimed_len = 0) {
+  std::vector<unsigned char> b(8);
+  const std::uint64_t n = claimed_len ? claimed_len : header.size();
+  for (int i = 0; i < 8; ++i) b[static_cast<std::size_t>(i)] = static_cast<unsigned char>(n >> (8 * i));
+  b.insert(b.end(), header.begin(), header.end());
+  b.resize(b.size() + data_bytes, 0);
+  const std::string path = tmp_path(name);
+  wastenet::test::write_bytes(path, b);
+  return path;
+}
+
+// Expects `fn` to throw exactly E with a message containing the file path and `fragment`.
+template <class E, class F>
+void expect_error(F&& fn, const std::string& path, const std::string& fragment) {
+  try {
+    fn();
+    ADD_FAILURE() << "no exception for " << path;
+  } catch (const E& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find(path), std::string::npos) << msg;
+    EXPECT_NE(msg.find(fragment), std::string::npos) << msg;
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "wrong exception type: " << e.what();
+  }
+}
+
+TEST(Safetensors, MissingFile) {
+  const std::string p = tmp_path("does_not_exist.safetensors");
+  expect_error<wastenet::FileError>([&] { wastenet::SafetensorsFile::open(p); }, p, "cannot open");
+}
+
+TEST(Safetensors, NotASafetensorsFile) {
+  const std::string p = tmp_path("text.safetensors");
+  wastenet::test::write_bytes(p, {'h', 'e', 'l', 'l', 'o', ' ', 'w', 'o', 'r', 'l', 'd', '!'});
+  expect_error<wastenet::FormatError>([&] { wastenet::SafetensorsFile::open(p); }, p, "header length");
+  const std::string tiny = tmp_path("tiny.safetensors");
+  wastenet::test::write_bytes(tiny, {1, 2, 3});
+  expect_error<wastenet::FormatError>([&] { wastenet::SafetensorsFile::open(tiny); }, tiny, "not a safetensors file");
+  const std::string notjson = write_raw("notjson.safetensors", "{not json at all", 0);
+  expect_error<wastenet::FormatError>([&] { wastenet::SafetensorsFile::open(notjson); }, notjson, "not valid JSON");
+}
+
+TEST(Safetensors, HeaderLengthPastEnd) {
+  const std::string p = write_raw("hdrlen.safetensors", "{}", 0, 1u << 20);
+  expect_error<wastenet::FormatError>([&] { wastenet::SafetensorsFile::open(p); }, p, "runs past the end");
+  const std::string huge = write_raw("hdrhuge.safetensors", "{}", 0, ~std::uint64_t{0});
+  expect_error<wastenet::FormatError>([&] { wastenet::SafetensorsFile::open(huge); }, huge, "runs past the end");
+}
+
+TEST(Safetensors, ByteRangeOutsideData) {
+  const std::string p = write_raw("range.safetensors", R"({"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}})", 8);
+  expect_error<wastenet::FormatError>([&] { wastenet::SafetensorsFile::open(p); }, p, "outside the data section");
+}
+
+TEST(Safetensors, OverlappingTensors) {
+  const std::string p = write_raw("overlap.safetensors",
+                                  R"({"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]},)"
+                                  R"("b":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}})", 16);
+  expect_error<wastenet::FormatError>([&] { wastenet::SafetensorsFile::open(p); }, p, "overlapping");
+}
+
+TEST(Safetensors, ShapeCountOverflows) {
+  const std::string p = write_raw("overflow.safetensors",
+                                  R"({"a":{"dtype":"F32","shape":[4294967296,4294967296,16],"data_offsets":[0,16]}})", 16);
+  expect_error<wastenet::FormatError>([&] { wastenet::SafetensorsFile::open(p); }, p, "overflows");
+}
+
+TEST(Safetensors, SizeDisagreesWithShape) {
+  const std::string p = write_raw("size.safetensors", R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,16]}})", 16);
+  expect_error<wastenet::FormatError>([&] { wastenet::SafetensorsFile::open(p); }, p, "tensor 'a'");
+}
+
+TEST(Safetensors, UnknownDtype) {
+  const std::string p = write_raw("dtype.safetensors", R"({"a":{"dtype":"F8_E4M3","shape":[4],"data_offsets":[0,4]}})", 4);
+  expect_error<wastenet::FormatError>([&] { wastenet::SafetensorsFile::open(p); }, p, "not one wastenet reads");
+}
+
+TEST(Safetensors, ReadsAllFloatTypes) {
+  // 1.5 as F32, F16 (0x3E00), BF16 (0x3FC0), F64.
+  std::vector<unsigned char> data = {0, 0, 0xC0, 0x3F, 0x00, 0x3E, 0xC0, 0x3F, 0, 0, 0, 0, 0, 0, 0xF8, 0x3F};
+  const std::string header = R"({"f32":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},)"
+                             R"("f16":{"dtype":"F16","shape":[1],"data_offsets":[4,6]},)"
+                             R"("bf16":{"dtype":"BF16","shape":[1],"data_offsets":[6,8]},)"
+                             R"("f64":{"dtype":"F64","shape":[1],"data_offsets":[8,16]},"__metadata__":{"k":"v"}})";
+  std::vector<unsigned char> b(8);
+  for (int i = 0; i < 8; ++i) b[static_cast<std::size_t>(i)] = static_cast<unsigned char>(header.size() >> (8 * i));
+  b.insert(b.end(), header.begin(), header.end());
+  b.insert(b.end(), data.begin(), data.end());
+  auto f = wastenet::SafetensorsFile::from_bytes(b, "mem");
+  for (const char* n : {"f32", "f16", "bf16", "f64"}) EXPECT_EQ(f.to_float(f.tensor(n)), std::vector<float>{1.5f}) << n;
+  EXPECT_EQ(f.meta("k"), "v");
+}
+
+// Model-level errors, made by editing a real reference model.
+class ModelFileErrors : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    src_ = ref_dir() + "/mobilenet_v3_small_168.safetensors";
+    ASSERT_TRUE(wastenet::test::exists(src_)) << "reference missing: " << src_;
+    auto f = wastenet::SafetensorsFile::open(src_);
+    for (const auto& t : f.tensors()) blobs_.push_back({t.name, t.dtype, t.shape, std::vector<unsigned char>(t.data, t.data + t.bytes)});
+    meta_ = f.metadata();
+  }
+  std::string write(const std::string& name) {
+    const std::string p = tmp_path(name);
+    wastenet::write_safetensors(p, blobs_, meta_);
+    return p;
+  }
+  std::string src_;
+  std::vector<wastenet::TensorBlob> blobs_;
+  std::map<std::string, std::string> meta_;
+};
+
+TEST_F(ModelFileErrors, MissingKey) {
+  blobs_.erase(std::find_if(blobs_.begin(), blobs_.end(), [](auto& b) { return b.name == "features.4.block.1.1.running_var"; }));
+  const auto p = write("missing_key.safetensors");
+  expect_error<wastenet::ModelError>([&] { wastenet::load_model(p); }, p, "missing tensor 'features.4.block.1.1.running_var'");
+}
+
+TEST_F(ModelFileErrors, ExtraKey) {
+  blobs_.push_back({"features.99.weight", wastenet::DType::f32, {1}, {0, 0, 0, 0}});
+  const auto p = write("extra_key.safetensors");
+  expect_error<wastenet::ModelError>([&] { wastenet::load_model(p); }, p, "unexpected tensor 'features.99.weight'");
+}
+
+TEST_F(ModelFileErrors, WrongShape) {
+  for (auto& b : blobs_) {
+    if (b.name == "features.2.block.0.0.weight") b.shape = {b.shape[1], b.shape[0], 1, 1};  // transposed
+  }
+  const auto p = write("wrong_shape.safetensors");
+  expect_error<wastenet::ModelError>([&] { wastenet::load_model(p); }, p, "'features.2.block.0.0.weight' has shape");
+}
+
+TEST_F(ModelFileErrors, ClassCountMismatch) {
+  meta_["classes"] = "cardboard,glass,metal";  // the classifier has 6 outputs
+  const auto p = write("classes.safetensors");
+  expect_error<wastenet::ModelError>([&] { wastenet::load_model(p); }, p, "names 3 classes but the classifier has 6");
+}
+
+TEST_F(ModelFileErrors, UnknownArchitecture) {
+  meta_["arch"] = "resnet50";
+  const auto p = write("arch.safetensors");
+  expect_error<wastenet::ModelError>([&] { wastenet::load_model(p); }, p, "unknown architecture 'resnet50'");
+}
+
+TEST_F(ModelFileErrors, NoArchitectureAnywhere) {
+  meta_.erase("arch");
+  const auto p = write("noarch.safetensors");
+  expect_error<wastenet::ModelError>([&] { wastenet::load_model(p); }, p, "no 'arch'");
+  EXPECT_NO_THROW(wastenet::load_model(p, {"mobilenet_v3_small"}));
+  expect_error<wastenet::ModelError>([&] { wastenet::load_model(p, {"mobilenet_v2"}); }, p, "mobilenet_v2 needs [32, 3, 3, 3]");
+}
+
+TEST_F(ModelFileErrors, IntegerWeights) {
+  for (auto& b : blobs_) {
+    if (b.name == "classifier.3.bias") b.dtype = wastenet::DType::i32;
+  }
+  const auto p = write("int_weights.safetensors");
+  expect_error<wastenet::ModelError>([&] { wastenet::load_model(p); }, p, "'classifier.3.bias' has dtype I32");
+}
+
+TEST_F(ModelFileErrors, BadMetadataValues) {
+  meta_["input_size"] = "-5";
+  auto p = write("input_size.safetensors");
+  expect_error<wastenet::ModelError>([&] { wastenet::load_model(p); }, p, "input_size");
+  meta_["input_size"] = "168";
+  meta_["std"] = "0.2,zero,0.2";
+  p = write("std.safetensors");
+  expect_error<wastenet::ModelError>([&] { wastenet::load_model(p); }, p, "'zero'");
+}
+
+TEST(Images, ZeroSizeAndUnreadable) {
+  const std::string empty = tmp_path("empty.png");
+  wastenet::test::write_bytes(empty, {});
+  expect_error<wastenet::ImageError>([&] { wastenet::read_image(empty); }, empty, "empty file");
+  const std::string junk = tmp_path("junk.jpg");
+  wastenet::test::write_bytes(junk, {0xFF, 0xD8, 0xFF, 0x00, 1, 2, 3, 4, 5, 6, 7});
+  expect_error<wastenet::ImageError>([&] { wastenet::read_image(junk); }, junk, "");
+  const std::string missing = tmp_path("nope.png");
+  expect_error<wastenet::FileError>([&] { wastenet::read_image(missing); }, missing, "cannot open");
+}
+
+}  // namespace

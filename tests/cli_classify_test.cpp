@@ -1,0 +1,70 @@
+// wastenet-classify as a user runs it: exit status, one-line errors, logits output.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <string>
+#include <sys/wait.h>
+
+#include "test_util.hpp"
+
+namespace {
+
+struct Result {
+  int status;
+  std::string out, err;
+};
+
+Result run(const std::string& args) {
+  const std::string out = std::string(WASTENET_TEST_DATA) + "/cli_out.txt", err = std::string(WASTENET_TEST_DATA) + "/cli_err.txt";
+  const std::string cmd = std::string(WASTENET_CLASSIFY) + " " + args + " >" + out + " 2>" + err + " </dev/null";
+  const int rc = std::system(cmd.c_str());
+  const auto o = wastenet::test::read_bytes(out), e = wastenet::test::read_bytes(err);
+  return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, std::string(o.begin(), o.end()), std::string(e.begin(), e.end())};
+}
+
+void expect_one_line_error(const std::string& args, const std::string& fragment) {
+  SCOPED_TRACE(args);
+  const Result r = run(args);
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.err.find(fragment), std::string::npos) << r.err;
+  ASSERT_FALSE(r.err.empty());
+  EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << "more than one line: " << r.err;
+  EXPECT_EQ(r.err.rfind("wastenet-classify: ", 0), 0u) << r.err;
+}
+
+const std::string model = wastenet::test::ref_dir() + "/mobilenet_v3_small_168.safetensors";
+const std::string image = wastenet::test::ref_dir() + "/mobilenet_v3_small_168.png";
+
+TEST(ClassifyCli, LogitsOutMatchesTorchvision) {
+  const std::string out = std::string(WASTENET_TEST_DATA) + "/cli_logits.bin";
+  const Result r = run("--model " + model + " " + image + " --logits-out " + out);
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto got = wastenet::test::read_floats(out);
+  const auto ref = wastenet::test::read_floats(wastenet::test::ref_dir() + "/mobilenet_v3_small_168.logits.bin");
+  ASSERT_EQ(got.size(), ref.size());
+  for (std::size_t i = 0; i < ref.size(); ++i) EXPECT_NEAR(got[i], ref[i], 1e-3f);
+}
+
+TEST(ClassifyCli, JsonOutput) {
+  const Result r = run("--model " + model + " --json --topk 2 " + image);
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("\"arch\": \"mobilenet_v3_small\""), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"probability\""), std::string::npos);
+}
+
+TEST(ClassifyCli, BadArguments) {
+  expect_one_line_error("--model " + model + " --threads -1 " + image, "--threads");
+  expect_one_line_error("--model " + model + " --threads 100000 " + image, "--threads");
+  expect_one_line_error("--model " + model + " --topk 0 " + image, "--topk");
+  expect_one_line_error("--model " + model + " --topk abc " + image, "--topk");
+  expect_one_line_error("--model " + model + " --resize squash " + image, "resize mode 'squash'");
+  expect_one_line_error("--model " + model + " --frobnicate " + image, "unknown option --frobnicate");
+  expect_one_line_error("--model " + model, "no image");
+  expect_one_line_error("--model " + model + " --arch resnet50 " + image, "resnet50");
+  expect_one_line_error("--model /nonexistent/model.safetensors " + image, "/nonexistent/model.safetensors");
+  expect_one_line_error("--model " + model + " /nonexistent/image.png", "/nonexistent/image.png");
+  expect_one_line_error("--model " + image + " " + image, image);  // a PNG is not a safetensors file
+}
+
+}  // namespace

@@ -1,0 +1,22 @@
+# One line per test program; test files are named after what they cover.
+
+# The torchvision references are generated at test time into the build folder (never committed).
+add_test(NAME generate_references
+         COMMAND ${WASTENET_PYTHON} ${PROJECT_SOURCE_DIR}/tools/make_reference.py ${WASTENET_TEST_DATA}/ref
+                 --shared ${WASTENET_SHARED_DIR})
+set_tests_properties(generate_references PROPERTIES FIXTURES_SETUP references TIMEOUT 1800)
+
+wastenet_add_test(tensor_test SOURCES tensor_test.cpp)
+wastenet_add_test(models_parity_test SOURCES models_parity_test.cpp LABELS references)
+wastenet_add_test(bad_input_test SOURCES bad_input_test.cpp LABELS references)
+wastenet_add_test(preprocess_test SOURCES preprocess_test.cpp LABELS references)
+wastenet_add_test(cli_classify_test SOURCES cli_classify_test.cpp LABELS references)
+target_compile_definitions(cli_classify_test PRIVATE WASTENET_CLASSIFY="$<TARGET_FILE:wastenet-classify>")
+add_dependencies(cli_classify_test wastenet-classify)
+
+add_test(NAME package_consumer
+         COMMAND ${CMAKE_COMMAND} -DBUILD_DIR=${PROJECT_BINARY_DIR} -DSOURCE_DIR=${CMAKE_CURRENT_SOURCE_DIR}/consumer
+                 -DWORK_DIR=${CMAKE_CURRENT_BINARY_DIR}/consumer -DMODEL=${WASTENET_TEST_DATA}/ref/mobilenet_v3_small_168.safetensors
+                 -DIMAGE=${WASTENET_TEST_DATA}/ref/mobilenet_v3_small_168.png "-DEXPECT=^mobilenet_v3_small [0-9]+ 0.1.0"
+                 -P ${CMAKE_CURRENT_SOURCE_DIR}/consumer/run.cmake)
+set_tests_properties(package_consumer PROPERTIES FIXTURES_REQUIRED references TIMEOUT 600)
