@@ -4,7 +4,7 @@
 set -euo pipefail
 pkgs=(cmake g++ make pkg-config libeigen3-dev libxtensor-dev xtl-dev libfmt-dev nlohmann-json3-dev libstb-dev)
 if [[ "${1:-}" == "--test" ]]; then
-  pkgs+=(libgtest-dev python3-torch python3-torchvision python3-pil python3-numpy clang-14)
+  pkgs+=(libgtest-dev python3-torch python3-torchvision python3-pil python3-numpy clang-14 libopencv-dev)
 fi
 missing=()
 for p in "${pkgs[@]}"; do
