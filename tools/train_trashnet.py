@@ -1,0 +1,306 @@
+#!/usr/bin/env python3
+"""Fine-tunes torchvision's mobilenet_v2 on TrashNet and writes wastenet's bundled model.
+
+Recipe (the published WasteNet system's augmentation plus what is known to work for fine-tuning):
+- init: ImageNet weights (../shared/models/mobilenet_v2_imagenet.safetensors by default; BN is folded
+  there, so every BatchNorm layer stays in eval mode while training, its weight and bias trainable);
+  classifier[1] replaced by Linear(1280, 6).
+- input: the whole photo resized to 224x224 (`resize=fit`, PIL bilinear, exactly what
+  wastenet-classify does), ImageNet mean/std.
+- augmentation (training split only): horizontal and vertical flips, rotation up to 180 degrees,
+  translation up to 10%, Keras-style zoom up to 75% (z ~ U(-0.75, 0.75), the field of view scaled by
+  1 + z, so objects appear between 0.57x and 4x), white fill (TrashNet's background), and lighting
+  jitter (brightness, contrast, saturation +-30%).
+- optimisation: AdamW, head lr 2e-3, backbone lr 2e-4 (10x lower), weight decay 1e-4, label
+  smoothing 0.1, batch 32, one warm-up epoch then cosine decay over the main epochs; then the
+  published system's "consolidation epochs" at a tenth of the learning rate with flips only.
+  The stem and the first six inverted-residual blocks (features[:7]) stay frozen: on two CPU cores
+  this cuts an epoch's time by about 4x, and low-level ImageNet features transfer as they are.
+- the best epoch by validation accuracy is kept; the test split is evaluated once, at the end.
+
+Deterministic given --seed. Resumable (--resume) from the checkpoint written after every epoch.
+Run with Debian's torch: /usr/bin/python3 tools/train_trashnet.py [options]
+Evaluate a model file: /usr/bin/python3 tools/train_trashnet.py --evaluate-only --weights FILE --split test
+"""
+import argparse
+import json
+import math
+import os
+import random
+import shlex
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+
+CLASSES = ["cardboard", "glass", "metal", "paper", "plastic", "trash"]  # alphabetical: the model's order
+TRASHNET_ORDER = ["glass", "paper", "cardboard", "plastic", "metal", "trash"]  # split files' 1-based labels
+MEAN = [0.485, 0.456, 0.406]
+STD = [0.229, 0.224, 0.225]
+
+
+def fail(msg):
+    print(f"train_trashnet: {msg}", file=sys.stderr)
+    sys.exit(2)
+
+
+def parse_args():
+    ap = argparse.ArgumentParser(description="Fine-tune mobilenet_v2 on TrashNet for wastenet.")
+    ap.add_argument("--data", default=os.path.join(ROOT, "..", "shared", "data", "trashnet"))
+    ap.add_argument("--init", default=os.path.join(ROOT, "..", "shared", "models", "mobilenet_v2_imagenet.safetensors"),
+                    help="a torchvision mobilenet_v2 state_dict in safetensors, or 'torchvision' to download ImageNet weights")
+    ap.add_argument("--output", default=os.path.join(ROOT, "models", "wastenet_trashnet_mobilenet_v2.safetensors"))
+    ap.add_argument("--input-size", type=int, default=224)
+    ap.add_argument("--epochs", type=int, default=12, help="main epochs (cosine schedule)")
+    ap.add_argument("--consolidation-epochs", type=int, default=3, help="final epochs at lr/10, flips only")
+    ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--lr-head", type=float, default=2e-3)
+    ap.add_argument("--lr-backbone", type=float, default=2e-4)
+    ap.add_argument("--weight-decay", type=float, default=1e-4)
+    ap.add_argument("--label-smoothing", type=float, default=0.1)
+    ap.add_argument("--freeze", type=int, default=7, help="number of leading feature blocks kept frozen")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--checkpoint-dir", default=os.path.join(ROOT, ".train"))
+    ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--evaluate-only", action="store_true")
+    ap.add_argument("--weights", help="with --evaluate-only: the safetensors model to evaluate")
+    ap.add_argument("--split", default="test", choices=["train", "val", "test"])
+    ap.add_argument("--json", action="store_true", help="with --evaluate-only: print per-image predictions as JSON")
+    return ap.parse_args()
+
+
+args = parse_args()
+
+import torch  # noqa: E402  (after argparse so that --help works without torch)
+import torchvision  # noqa: E402
+import torchvision.transforms.functional as TF  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from safetensors_io import load_file, save_file  # noqa: E402
+
+
+def read_split(name):
+    path = os.path.join(args.data, f"split_{name}.txt")
+    if not os.path.exists(path):
+        fail(f"{path}: split file not found (is --data the TrashNet folder?)")
+    items = []
+    with open(path) as f:
+        for line in f:
+            if not line.strip():
+                continue
+            fname, label = line.split()
+            cls = TRASHNET_ORDER[int(label) - 1]
+            if "".join(c for c in fname.split(".")[0] if not c.isdigit()) != cls:
+                fail(f"{path}: {fname} has label {label} ({cls})")
+            items.append((fname, os.path.join(args.data, "images", cls, fname), CLASSES.index(cls)))
+    return items
+
+
+def eval_transform(size, resize_mode="fit"):
+    """Exactly what wastenet-classify does: RGB, resize, [0, 1], ImageNet normalisation."""
+    def tf(img):
+        img = img.convert("RGB")
+        if resize_mode == "fit":
+            if img.size != (size, size):
+                img = img.resize((size, size), Image.BILINEAR)
+        else:
+            img = TF.center_crop(TF.resize(img, int(size / 0.875)), size)
+        return TF.normalize(TF.to_tensor(img), MEAN, STD)
+    return tf
+
+
+class TrainTransform:
+    """Flips, rotation, translation, Keras-style zoom, lighting jitter; then the eval transform."""
+
+    def __init__(self, size, full):
+        self.size, self.full = size, full
+        self.jitter = torchvision.transforms.ColorJitter(0.3, 0.3, 0.3)
+
+    def __call__(self, img, rng):
+        img = img.convert("RGB").resize((self.size, self.size), Image.BILINEAR)
+        if rng.random() < 0.5:
+            img = TF.hflip(img)
+        if rng.random() < 0.5:
+            img = TF.vflip(img)
+        if self.full:
+            z = rng.uniform(-0.75, 0.75)
+            img = TF.affine(img, angle=rng.uniform(-180, 180),
+                            translate=[int(round(rng.uniform(-0.1, 0.1) * self.size)) for _ in range(2)],
+                            scale=1.0 / (1.0 + z), shear=[0.0, 0.0],
+                            interpolation=TF.InterpolationMode.BILINEAR, fill=[255, 255, 255])
+            b, c, s = (rng.uniform(0.7, 1.3) for _ in range(3))
+            img = TF.adjust_saturation(TF.adjust_contrast(TF.adjust_brightness(img, b), c), s)
+        return TF.normalize(TF.to_tensor(img), MEAN, STD)
+
+
+class Dataset(torch.utils.data.Dataset):
+    def __init__(self, items, transform, seed=0):
+        self.items, self.transform, self.seed, self.epoch = items, transform, seed, 0
+
+    def __len__(self):
+        return len(self.items)
+
+    def __getitem__(self, i):
+        _, path, label = self.items[i]
+        img = Image.open(path)
+        if isinstance(self.transform, TrainTransform):
+            # per-sample RNG from (seed, epoch, index): identical whatever the worker count
+            x = self.transform(img, random.Random(hash((self.seed, self.epoch, i)) & 0xFFFFFFFF))
+        else:
+            x = self.transform(img)
+        return x, label
+
+
+def make_model():
+    model = torchvision.models.mobilenet_v2()
+    if args.init == "torchvision":
+        model = torchvision.models.mobilenet_v2(weights="IMAGENET1K_V1")
+    else:
+        if not os.path.exists(args.init):
+            fail(f"{args.init}: init weights not found")
+        sd, _ = load_file(args.init)
+        model.load_state_dict(sd)
+    model.classifier[1] = torch.nn.Linear(model.last_channel, len(CLASSES))
+    return model
+
+
+def set_train_mode(model):
+    model.train()
+    for m in model.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.eval()  # statistics stay those of the init weights (see ../shared/models/README.md)
+
+
+@torch.no_grad()
+def evaluate(model, items, size):
+    model.eval()
+    loader = torch.utils.data.DataLoader(Dataset(items, eval_transform(size)), batch_size=64, num_workers=args.workers)
+    preds, loss, n = [], 0.0, 0
+    for x, y in loader:
+        out = model(x)
+        loss += torch.nn.functional.cross_entropy(out, y, reduction="sum").item()
+        preds += out.argmax(1).tolist()
+        n += len(y)
+    correct = sum(int(p == it[2]) for p, it in zip(preds, items))
+    return correct / n, loss / n, preds
+
+
+def save_model(model, path, meta):
+    sd = model.state_dict()
+    half = {k: (v.half() if v.is_floating_point() else v) for k, v in sd.items()}
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    save_file(half, path, meta)
+
+
+def evaluate_only():
+    if not args.weights or not os.path.exists(args.weights or ""):
+        fail("--evaluate-only needs --weights FILE")
+    sd, meta = load_file(args.weights)
+    model = torchvision.models.mobilenet_v2(num_classes=len(CLASSES))
+    model.load_state_dict({k: (v.float() if v.is_floating_point() else v) for k, v in sd.items()})
+    size = int(meta.get("input_size", args.input_size))
+    items = read_split(args.split)
+    acc, _, preds = evaluate(model, items, size)
+    if args.json:
+        print(json.dumps({"accuracy": acc, "predictions": [
+            {"file": it[0], "label": CLASSES[it[2]], "pred": CLASSES[p]} for it, p in zip(items, preds)]}, indent=1))
+    else:
+        print(f"{args.split}: accuracy {acc:.4f} on {len(items)} images")
+
+
+def main():
+    torch.set_num_threads(args.threads)
+    if args.evaluate_only:
+        return evaluate_only()
+    if not os.path.isdir(args.data):
+        fail(f"{args.data}: TrashNet folder not found (use --data)")
+    random.seed(args.seed)
+    torch.manual_seed(args.seed)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    train_items, val_items, test_items = read_split("train"), read_split("val"), read_split("test")
+    size = args.input_size
+    model = make_model()
+    for p in model.features[:args.freeze].parameters():
+        p.requires_grad_(False)
+    head = list(model.classifier.parameters())
+    backbone = [p for p in model.features.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW([{"params": backbone, "lr": args.lr_backbone}, {"params": head, "lr": args.lr_head}],
+                            weight_decay=args.weight_decay)
+    base_lrs = [args.lr_backbone, args.lr_head]
+    total = args.epochs + args.consolidation_epochs
+    train_full = Dataset(train_items, TrainTransform(size, True), args.seed)
+    train_flips = Dataset(train_items, TrainTransform(size, False), args.seed)
+    os.makedirs(args.checkpoint_dir, exist_ok=True)
+    ckpt_path = os.path.join(args.checkpoint_dir, "checkpoint.pt")
+    start, best_acc, best_state, best_epoch = 0, -1.0, None, -1
+    if args.resume and os.path.exists(ckpt_path):
+        ck = torch.load(ckpt_path)
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["optimizer"])
+        start, best_acc, best_state, best_epoch = ck["epoch"] + 1, ck["best_acc"], ck["best_state"], ck["best_epoch"]
+        print(f"resumed after epoch {start}", flush=True)
+    crit = torch.nn.CrossEntropyLoss(label_smoothing=args.label_smoothing)
+    for epoch in range(start, total):
+        t0 = time.time()
+        consolidation = epoch >= args.epochs
+        if consolidation:
+            factor = 0.1
+        elif epoch == 0:
+            factor = 0.1  # warm-up epoch
+        else:
+            factor = 0.5 * (1 + math.cos(math.pi * (epoch - 1) / max(1, args.epochs - 1)))
+        for g, lr in zip(opt.param_groups, base_lrs):
+            g["lr"] = lr * factor
+        data = train_flips if consolidation else train_full
+        data.epoch = epoch
+        g = torch.Generator().manual_seed(args.seed * 1000 + epoch)
+        loader = torch.utils.data.DataLoader(data, batch_size=args.batch_size, shuffle=True, generator=g,
+                                             num_workers=args.workers, drop_last=True)
+        set_train_mode(model)
+        tl, tc, tn = 0.0, 0, 0
+        for x, y in loader:
+            opt.zero_grad()
+            with torch.no_grad():
+                h = model.features[:args.freeze](x)
+            out = model.classifier(torch.nn.functional.adaptive_avg_pool2d(model.features[args.freeze:](h), 1).flatten(1))
+            loss = crit(out, y)
+            loss.backward()
+            opt.step()
+            tl += loss.item() * len(y)
+            tc += (out.argmax(1) == y).sum().item()
+            tn += len(y)
+        val_acc, val_loss, _ = evaluate(model, val_items, size)
+        if val_acc > best_acc:
+            best_acc, best_epoch = val_acc, epoch
+            best_state = {k: v.clone() for k, v in model.state_dict().items()}
+        print(f"epoch {epoch + 1:2d}/{total} {'consolidate' if consolidation else 'train':11s} lr {opt.param_groups[1]['lr']:.2e} "
+              f"train loss {tl / tn:.4f} acc {tc / tn:.4f}  val loss {val_loss:.4f} acc {val_acc:.4f}  {time.time() - t0:.0f}s",
+              flush=True)
+        torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch, "best_acc": best_acc,
+                    "best_state": best_state, "best_epoch": best_epoch}, ckpt_path)
+    model.load_state_dict(best_state)
+    # Evaluate what users load: the FP16-rounded weights, upcast to float32.
+    model.load_state_dict({k: (v.half().float() if v.is_floating_point() else v) for k, v in best_state.items()})
+    test_acc, _, preds = evaluate(model, test_items, size)
+    print(f"best epoch {best_epoch + 1} (val {best_acc:.4f}); test accuracy {test_acc:.4f} on {len(test_items)} images",
+          flush=True)
+    meta = {
+        "arch": "mobilenet_v2", "classes": ",".join(CLASSES), "input_size": str(size),
+        "mean": ",".join(map(str, MEAN)), "std": ",".join(map(str, STD)), "resize": "fit",
+        "train_command": "/usr/bin/python3 tools/train_trashnet.py " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
+        "seed": str(args.seed), "test_accuracy": f"{test_acc:.4f}", "val_accuracy": f"{best_acc:.4f}",
+        "epochs": str(total), "best_epoch": str(best_epoch + 1),
+        "dataset": "TrashNet (Thung & Yang 2016), authors' split", "precision": "fp16",
+    }
+    save_model(model, args.output, meta)
+    with open(args.output + ".test_predictions.json", "w") as f:
+        json.dump([{"file": it[0], "label": CLASSES[it[2]], "pred": CLASSES[p]} for it, p in zip(test_items, preds)], f, indent=0)
+    print(f"wrote {args.output}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
