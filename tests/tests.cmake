@@ -20,3 +20,4 @@ add_test(NAME package_consumer
                  -DIMAGE=${WASTENET_TEST_DATA}/ref/mobilenet_v3_small_168.png "-DEXPECT=^mobilenet_v3_small [0-9]+ 0.1.0"
                  -P ${CMAKE_CURRENT_SOURCE_DIR}/consumer/run.cmake)
 set_tests_properties(package_consumer PROPERTIES FIXTURES_REQUIRED references TIMEOUT 600)
+wastenet_add_test(vote_test SOURCES vote_test.cpp)
