@@ -8,6 +8,10 @@ set_tests_properties(generate_references PROPERTIES FIXTURES_SETUP references TI
 
 wastenet_add_test(tensor_test SOURCES tensor_test.cpp)
 wastenet_add_test(models_parity_test SOURCES models_parity_test.cpp LABELS references)
+# The same parity cases once more on the portable kernels (the default is the fastest the CPU has).
+gtest_discover_tests(models_parity_test TEST_PREFIX portable. DISCOVERY_TIMEOUT 60
+                     PROPERTIES LABELS references FIXTURES_REQUIRED references ENVIRONMENT WASTENET_KERNELS=portable)
+wastenet_add_test(kernels_test SOURCES kernels_test.cpp)
 wastenet_add_test(bad_input_test SOURCES bad_input_test.cpp LABELS references)
 wastenet_add_test(preprocess_test SOURCES preprocess_test.cpp LABELS references)
 wastenet_add_test(cli_classify_test SOURCES cli_classify_test.cpp LABELS references)

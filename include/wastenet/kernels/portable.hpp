@@ -87,6 +87,32 @@ inline void f32_dwconv_portable(const ConvGeometry& g, const float* in, float* o
   }
 }
 
+/// Gathers the receptive fields of output pixels [p, p + m) of group `grp` into rows of
+/// kh*kw*cin_g values ([ky][kx][c]), zeros where the window leaves the image.
+inline void im2col_rows(const ConvGeometry& g, const float* in, std::size_t p, std::size_t m, std::size_t grp, float* col) {
+  const std::size_t cin_g = g.c / g.groups;
+  const std::size_t K = g.kh * g.kw * cin_g;
+  for (std::size_t i = 0; i < m; ++i) {
+    const std::size_t pix = p + i;
+    const std::size_t n = pix / (g.oh * g.ow), rem = pix % (g.oh * g.ow);
+    const std::size_t oy = rem / g.ow, ox = rem % g.ow;
+    float* crow = col + i * K;
+    for (std::size_t ky = 0; ky < g.kh; ++ky) {
+      const std::ptrdiff_t iy = static_cast<std::ptrdiff_t>(oy * g.sh + ky * g.dh) - static_cast<std::ptrdiff_t>(g.ph);
+      for (std::size_t kx = 0; kx < g.kw; ++kx) {
+        const std::ptrdiff_t ix = static_cast<std::ptrdiff_t>(ox * g.sw + kx * g.dw) - static_cast<std::ptrdiff_t>(g.pw);
+        float* dst = crow + (ky * g.kw + kx) * cin_g;
+        if (iy < 0 || iy >= static_cast<std::ptrdiff_t>(g.h) || ix < 0 || ix >= static_cast<std::ptrdiff_t>(g.w)) {
+          std::fill(dst, dst + cin_g, 0.f);
+        } else {
+          const float* src = in + ((n * g.h + static_cast<std::size_t>(iy)) * g.w + static_cast<std::size_t>(ix)) * g.c + grp * cin_g;
+          std::copy(src, src + cin_g, dst);
+        }
+      }
+    }
+  }
+}
+
 /// Any convolution, by im2col on blocks of output pixels then GEMM per group.
 /// Output pixels [p0, p1) of n*oh*ow. Weights packed per group as [kh*kw*cin_g][cout_g].
 inline void f32_conv_im2col_eigen(const ConvGeometry& g, const float* in, float* out, std::size_t p0, std::size_t p1,
@@ -99,25 +125,7 @@ inline void f32_conv_im2col_eigen(const ConvGeometry& g, const float* in, float*
   for (std::size_t p = p0; p < p1; p += block) {
     const std::size_t m = std::min(block, p1 - p);
     for (std::size_t grp = 0; grp < g.groups; ++grp) {
-      for (std::size_t i = 0; i < m; ++i) {
-        const std::size_t pix = p + i;
-        const std::size_t n = pix / (g.oh * g.ow), rem = pix % (g.oh * g.ow);
-        const std::size_t oy = rem / g.ow, ox = rem % g.ow;
-        float* crow = col.data() + i * K;
-        for (std::size_t ky = 0; ky < g.kh; ++ky) {
-          const std::ptrdiff_t iy = static_cast<std::ptrdiff_t>(oy * g.sh + ky * g.dh) - static_cast<std::ptrdiff_t>(g.ph);
-          for (std::size_t kx = 0; kx < g.kw; ++kx) {
-            const std::ptrdiff_t ix = static_cast<std::ptrdiff_t>(ox * g.sw + kx * g.dw) - static_cast<std::ptrdiff_t>(g.pw);
-            float* dst = crow + (ky * g.kw + kx) * cin_g;
-            if (iy < 0 || iy >= static_cast<std::ptrdiff_t>(g.h) || ix < 0 || ix >= static_cast<std::ptrdiff_t>(g.w)) {
-              std::fill(dst, dst + cin_g, 0.f);
-            } else {
-              const float* src = in + ((n * g.h + static_cast<std::size_t>(iy)) * g.w + static_cast<std::size_t>(ix)) * g.c + grp * cin_g;
-              std::copy(src, src + cin_g, dst);
-            }
-          }
-        }
-      }
+      im2col_rows(g, in, p, m, grp, col.data());
       Eigen::Map<const RowMajorMatrix> A(col.data(), static_cast<Eigen::Index>(m), static_cast<Eigen::Index>(K));
       Eigen::Map<const RowMajorMatrix> W(packed_w + grp * K * cout_g, static_cast<Eigen::Index>(K), static_cast<Eigen::Index>(cout_g));
       Eigen::Map<RowMajorMatrix, 0, Eigen::OuterStride<>> C(out + p * g.oc + grp * cout_g, static_cast<Eigen::Index>(m),

@@ -14,7 +14,9 @@
 #include <vector>
 
 #include "wastenet/error.hpp"
+#include "wastenet/kernels/dispatch.hpp"
 #include "wastenet/kernels/portable.hpp"
+#include "wastenet/kernels/x86/f32_avx512.hpp"
 #include "wastenet/nn/activation.hpp"
 #include "wastenet/nn/layer.hpp"
 
@@ -70,16 +72,27 @@ class Conv2d final : public Layer {
     if (bias.empty()) bias.assign(p.out_channels, 0.f);
     bias_ = std::move(bias);
 
+    path_ = kernel_path();
     if (taps == 1 && p.groups == 1 && p.stride_h == 1 && p.stride_w == 1 && p.pad_h == 0 && p.pad_w == 0) {
-      kind_ = Kind::pointwise;  // packed [in][out]
-      packed_.resize(weight.size());
+      kind_ = Kind::pointwise;  // packed [in][out], or 32-column panels for the AVX-512 GEMM
+      std::vector<float> kn(weight.size());
       for (std::size_t o = 0; o < p.out_channels; ++o)
-        for (std::size_t i = 0; i < p.in_channels; ++i) packed_[i * p.out_channels + o] = weight[o * p.in_channels + i];
+        for (std::size_t i = 0; i < p.in_channels; ++i) kn[i * p.out_channels + o] = weight[o * p.in_channels + i];
+      pack_gemm(kn, p.in_channels, p.out_channels);
     } else if (p.groups == p.in_channels && p.out_channels == p.in_channels) {
-      kind_ = Kind::depthwise;  // packed [kh][kw][c]
-      packed_.resize(weight.size());
+      kind_ = Kind::depthwise;  // packed [kh][kw][c], c padded to 16 for whole-register loads
+      wstride_ = path_ == KernelPath::avx512 ? (p.out_channels + 15) / 16 * 16 : p.out_channels;
+      packed_.assign(taps * wstride_, 0.f);
       for (std::size_t c = 0; c < p.out_channels; ++c)
-        for (std::size_t t = 0; t < taps; ++t) packed_[t * p.out_channels + c] = weight[c * taps + t];
+        for (std::size_t t = 0; t < taps; ++t) packed_[t * wstride_ + c] = weight[c * taps + t];
+    } else if (p.groups == 1 && path_ == KernelPath::avx512) {
+      kind_ = Kind::general;  // im2col rows [kh][kw][cin] times the AVX-512 GEMM's panels
+      const std::size_t K = taps * p.in_channels;
+      std::vector<float> kn(weight.size());
+      for (std::size_t o = 0; o < p.out_channels; ++o)
+        for (std::size_t i = 0; i < p.in_channels; ++i)
+          for (std::size_t t = 0; t < taps; ++t) kn[(t * p.in_channels + i) * p.out_channels + o] = weight[(o * p.in_channels + i) * taps + t];
+      pack_gemm(kn, K, p.out_channels);
     } else {
       kind_ = Kind::general;  // packed per group [kh][kw][cin_g][cout_g]
       const std::size_t cout_g = p.out_channels / p.groups;
@@ -113,6 +126,12 @@ class Conv2d final : public Layer {
     const Shape4 o = output_shape(s);
     const kernels::ConvGeometry g{s.n, s.h, s.w, s.c, o.h, o.w, o.c, p_.kernel_h, p_.kernel_w, p_.stride_h,
                                   p_.stride_w, p_.pad_h, p_.pad_w, p_.dilation_h, p_.dilation_w, p_.groups};
+#if WASTENET_X86_KERNELS
+    if (path_ == KernelPath::avx512 && (kind_ != Kind::general || p_.groups == 1)) {
+      forward_avx512(g, in, out, residual, pool);
+      return;
+    }
+#endif
     switch (kind_) {
       case Kind::pointwise:
         pool.parallel_for(s.n * s.h * s.w, [&](std::size_t b, std::size_t e) {
@@ -133,6 +152,7 @@ class Conv2d final : public Layer {
   }
 
   std::size_t parameter_bytes() const override { return (packed_.size() + bias_.size()) * sizeof(float); }
+  KernelPath kernel_path_used() const noexcept { return path_; }
 
   std::string describe() const override {
     const char* k = kind_ == Kind::pointwise ? "conv1x1" : kind_ == Kind::depthwise ? "dwconv" : "conv";
@@ -142,6 +162,51 @@ class Conv2d final : public Layer {
   }
 
  private:
+  void pack_gemm(const std::vector<float>& kn, std::size_t K, std::size_t N) {
+#if WASTENET_X86_KERNELS
+    if (path_ == KernelPath::avx512) {
+      packed_.assign((N + 31) / 32 * 32 * K, 0.f);
+      kernels::pack_gemm_weights_avx512(kn.data(), K, N, packed_.data());
+      return;
+    }
+#endif
+    packed_.assign(kn.begin(), kn.end());
+  }
+
+#if WASTENET_X86_KERNELS
+  void forward_avx512(const kernels::ConvGeometry& g, const float* in, float* out, const float* residual,
+                      ThreadPool& pool) const {
+    const std::size_t pixels = g.n * g.oh * g.ow;
+    switch (kind_) {
+      case Kind::pointwise:
+        pool.parallel_for(pixels, [&](std::size_t b, std::size_t e) {
+          kernels::f32_gemm_6x32_avx512(in, out, b, e, g.c, g.oc, packed_.data(), bias_.data(), act_, residual);
+        }, kernels::avx512_gemm_mr);
+        break;
+      case Kind::depthwise:
+        pool.parallel_for(g.n * g.oh, [&](std::size_t b, std::size_t e) {
+          kernels::f32_dwconv_avx512(g, in, out, b, e, packed_.data(), wstride_, bias_.data(), act_, residual);
+        });
+        break;
+      case Kind::general:
+        pool.parallel_for(pixels, [&](std::size_t b, std::size_t e) {
+          const std::size_t K = g.kh * g.kw * g.c;
+          constexpr std::size_t block = 48;
+          std::vector<float> col(block * K);
+          for (std::size_t p = b; p < e; p += block) {
+            const std::size_t m = std::min(block, e - p);
+            kernels::im2col_rows(g, in, p, m, 0, col.data());
+            kernels::f32_gemm_6x32_avx512(col.data(), out + p * g.oc, 0, m, K, g.oc, packed_.data(), bias_.data(), act_,
+                                          residual ? residual + p * g.oc : nullptr);
+          }
+        }, kernels::avx512_gemm_mr);
+        break;
+    }
+  }
+#endif
+
+  KernelPath path_ = KernelPath::portable;
+  std::size_t wstride_ = 0;
   ConvParams p_;
   Activation act_;
   Kind kind_ = Kind::general;

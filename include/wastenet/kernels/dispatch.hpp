@@ -1,0 +1,79 @@
+// wastenet/kernels/dispatch.hpp - which kernel family runs: chosen at run time from the CPU, so a
+// binary built once (without -march flags) runs on any x86-64 and uses what the CPU has.
+//
+// Operators consult kernel_path() when they are created (weights are packed for that path), so a
+// test or benchmark forces a path with set_kernel_path() before loading a model, or with the
+// environment variable WASTENET_KERNELS=portable|avx512.
+//
+//   wastenet::set_kernel_path(wastenet::KernelPath::portable);   // the reference kernels
+#pragma once
+
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "wastenet/error.hpp"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define WASTENET_X86_KERNELS 1
+#else
+#define WASTENET_X86_KERNELS 0
+#endif
+
+namespace wastenet {
+
+enum class KernelPath {
+  portable,  // plain C++ and Eigen: every CPU, the specification the others are tested against
+  avx512,    // AVX-512F (+BW, VL, DQ) and FMA intrinsics
+};
+
+inline const char* kernel_path_name(KernelPath p) noexcept { return p == KernelPath::avx512 ? "avx512" : "portable"; }
+
+/// True if this CPU can run `p`.
+inline bool kernel_path_supported(KernelPath p) noexcept {
+  if (p == KernelPath::portable) return true;
+#if WASTENET_X86_KERNELS
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("fma");
+#else
+  return false;
+#endif
+}
+
+/// The fastest path this CPU supports.
+inline KernelPath best_kernel_path() noexcept {
+  return kernel_path_supported(KernelPath::avx512) ? KernelPath::avx512 : KernelPath::portable;
+}
+
+namespace detail {
+inline std::atomic<int>& kernel_path_override() {
+  static std::atomic<int> value{-1};
+  return value;
+}
+}  // namespace detail
+
+/// Forces `p` for operators created from now on. Throws ArgumentError if the CPU lacks it.
+inline void set_kernel_path(KernelPath p) {
+  if (!kernel_path_supported(p)) {
+    throw ArgumentError(std::string("kernel path '") + kernel_path_name(p) + "' is not supported by this CPU");
+  }
+  detail::kernel_path_override().store(static_cast<int>(p));
+}
+
+/// Returns to automatic selection.
+inline void reset_kernel_path() noexcept { detail::kernel_path_override().store(-1); }
+
+/// The path operators created now use: set_kernel_path(), else $WASTENET_KERNELS, else the best.
+inline KernelPath kernel_path() {
+  const int forced = detail::kernel_path_override().load();
+  if (forced >= 0) return static_cast<KernelPath>(forced);
+  if (const char* env = std::getenv("WASTENET_KERNELS")) {
+    if (std::strcmp(env, "portable") == 0) return KernelPath::portable;
+    if (std::strcmp(env, "avx512") == 0 && kernel_path_supported(KernelPath::avx512)) return KernelPath::avx512;
+  }
+  return best_kernel_path();
+}
+
+}  // namespace wastenet

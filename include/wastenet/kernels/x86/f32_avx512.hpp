@@ -1,0 +1,214 @@
+// wastenet/kernels/x86/f32_avx512.hpp - FP32 AVX-512 kernels for NHWC convolutions.
+//
+// Compiled for AVX-512 through target attributes, whatever the translation unit's flags, and only
+// called after kernel_path_supported(KernelPath::avx512) said yes. Names follow XNNPACK's scheme:
+// data type, operation, register tile, ISA.
+//
+// - f32_gemm_6x32_avx512: 1x1 convolution. Weights packed once into 32-column panels
+//   [N/32][K][32]; 6 rows x 32 columns of accumulators (12 zmm) with broadcast inputs; the
+//   epilogue (bias, activation, residual) is applied in registers before the only store.
+// - f32_dwconv_avx512: depthwise convolution, 16 channels per zmm, taps outside the image skipped,
+//   the activation and residual fused.
+#pragma once
+
+#include "wastenet/kernels/dispatch.hpp"
+
+#if WASTENET_X86_KERNELS
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+
+#include "wastenet/kernels/portable.hpp"
+#include "wastenet/nn/activation.hpp"
+
+// GCC 12.2's AVX-512 intrinsics initialise a variable from itself (_mm512_undefined_ps, GCC bug
+// 105593), which -Wmaybe-uninitialized reports in every caller.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
+
+#define WASTENET_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
+
+namespace wastenet::kernels {
+
+/// Column panel width of the packed GEMM weights.
+inline constexpr std::size_t avx512_gemm_nr = 32;
+/// Rows per micro-kernel call.
+inline constexpr std::size_t avx512_gemm_mr = 6;
+
+/// Packs row-major weights [K][N] into panels [ceil(N/32)][K][32], zero-padded.
+inline void pack_gemm_weights_avx512(const float* w, std::size_t K, std::size_t N, float* packed) {
+  const std::size_t panels = (N + avx512_gemm_nr - 1) / avx512_gemm_nr;
+  for (std::size_t p = 0; p < panels; ++p)
+    for (std::size_t k = 0; k < K; ++k)
+      for (std::size_t j = 0; j < avx512_gemm_nr; ++j) {
+        const std::size_t n = p * avx512_gemm_nr + j;
+        packed[(p * K + k) * avx512_gemm_nr + j] = n < N ? w[k * N + n] : 0.f;
+      }
+}
+
+/// exp(x) for x in any range, relative error about 2 ulp (Cephes' polynomial, scalef for 2^n).
+WASTENET_AVX512 inline __m512 exp_avx512(__m512 x) {
+  x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.3f)), _mm512_set1_ps(88.3f));
+  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+  __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+  p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.f)));
+  return _mm512_scalef_ps(p, n);
+}
+
+/// The activation on 16 lanes. Kinds without a vector form go through the scalar definition.
+WASTENET_AVX512 inline __m512 activate_avx512(__m512 x, const Activation& act) {
+  const __m512 zero = _mm512_setzero_ps();
+  switch (act.kind) {
+    case ActKind::identity: return x;
+    case ActKind::relu: return _mm512_max_ps(x, zero);
+    case ActKind::relu6: return _mm512_min_ps(_mm512_max_ps(x, zero), _mm512_set1_ps(6.f));
+    case ActKind::hardsigmoid:
+    case ActKind::hardswish: {
+      const __m512 g = _mm512_mul_ps(_mm512_min_ps(_mm512_max_ps(_mm512_add_ps(x, _mm512_set1_ps(3.f)), zero),
+                                                   _mm512_set1_ps(6.f)),
+                                     _mm512_set1_ps(1.f / 6.f));
+      return act.kind == ActKind::hardswish ? _mm512_mul_ps(x, g) : g;
+    }
+    case ActKind::sigmoid:
+    case ActKind::silu: {
+      const __m512 s = _mm512_div_ps(_mm512_set1_ps(1.f), _mm512_add_ps(_mm512_set1_ps(1.f), exp_avx512(_mm512_sub_ps(zero, x))));
+      return act.kind == ActKind::silu ? _mm512_mul_ps(x, s) : s;
+    }
+    case ActKind::leaky_relu:
+      return _mm512_mask_mul_ps(x, _mm512_cmp_ps_mask(x, zero, _CMP_LT_OQ), x, _mm512_set1_ps(act.alpha));
+    default: {
+      alignas(64) float v[16];
+      _mm512_store_ps(v, x);
+      for (float& f : v) f = act(f);
+      return _mm512_load_ps(v);
+    }
+  }
+}
+
+/// Lane mask for the first n (< 16 or 16) lanes.
+WASTENET_AVX512 inline __mmask16 lanes_avx512(std::size_t n) {
+  return n >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << n) - 1u);
+}
+
+/// One micro-tile: MR rows x one 32-column panel, epilogue fused.
+template <std::size_t MR>
+WASTENET_AVX512 inline void f32_gemm_tile_avx512(const float* a, std::size_t lda, const float* panel, std::size_t K,
+                                                 float* c, std::size_t ldc, std::size_t cols, const float* bias,
+                                                 const Activation& act, const float* res, std::size_t ldr) {
+  __m512 acc0[MR], acc1[MR];
+  for (std::size_t r = 0; r < MR; ++r) acc0[r] = acc1[r] = _mm512_setzero_ps();
+  for (std::size_t k = 0; k < K; ++k) {
+    const __m512 b0 = _mm512_load_ps(panel + k * 32);
+    const __m512 b1 = _mm512_load_ps(panel + k * 32 + 16);
+    for (std::size_t r = 0; r < MR; ++r) {
+      const __m512 av = _mm512_set1_ps(a[r * lda + k]);
+      acc0[r] = _mm512_fmadd_ps(av, b0, acc0[r]);
+      acc1[r] = _mm512_fmadd_ps(av, b1, acc1[r]);
+    }
+  }
+  const __mmask16 m0 = lanes_avx512(cols), m1 = lanes_avx512(cols > 16 ? cols - 16 : 0);
+  const __m512 bias0 = _mm512_maskz_loadu_ps(m0, bias), bias1 = _mm512_maskz_loadu_ps(m1, bias + 16);
+  for (std::size_t r = 0; r < MR; ++r) {
+    __m512 v0 = activate_avx512(_mm512_add_ps(acc0[r], bias0), act);
+    __m512 v1 = activate_avx512(_mm512_add_ps(acc1[r], bias1), act);
+    if (res) {
+      v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, res + r * ldr));
+      v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, res + r * ldr + 16));
+    }
+    _mm512_mask_storeu_ps(c + r * ldc, m0, v0);
+    if (m1) _mm512_mask_storeu_ps(c + r * ldc + 16, m1, v1);
+  }
+}
+
+/// C[r0:r1, :N] = act(A[r0:r1, :K] * W + bias) [+ residual], W packed by pack_gemm_weights_avx512.
+WASTENET_AVX512 inline void f32_gemm_6x32_avx512(const float* a, float* c, std::size_t r0, std::size_t r1, std::size_t K,
+                                                 std::size_t N, const float* packed, const float* bias,
+                                                 const Activation& act, const float* residual) {
+  const std::size_t panels = (N + 31) / 32;
+  // Panels outermost within a row block: a panel (K x 32 floats) stays in L1/L2 while the rows stream.
+  constexpr std::size_t row_block = 96;
+  for (std::size_t rb = r0; rb < r1; rb += row_block) {
+    const std::size_t re = std::min(r1, rb + row_block);
+    for (std::size_t p = 0; p < panels; ++p) {
+      const float* panel = packed + p * K * 32;
+      const std::size_t col = p * 32, cols = std::min<std::size_t>(32, N - col);
+      std::size_t r = rb;
+      for (; r + 6 <= re; r += 6) {
+        f32_gemm_tile_avx512<6>(a + r * K, K, panel, K, c + r * N + col, N, cols, bias + col, act,
+                                residual ? residual + r * N + col : nullptr, N);
+      }
+      const float* rr = residual ? residual + r * N + col : nullptr;
+      switch (re - r) {
+        case 5: f32_gemm_tile_avx512<5>(a + r * K, K, panel, K, c + r * N + col, N, cols, bias + col, act, rr, N); break;
+        case 4: f32_gemm_tile_avx512<4>(a + r * K, K, panel, K, c + r * N + col, N, cols, bias + col, act, rr, N); break;
+        case 3: f32_gemm_tile_avx512<3>(a + r * K, K, panel, K, c + r * N + col, N, cols, bias + col, act, rr, N); break;
+        case 2: f32_gemm_tile_avx512<2>(a + r * K, K, panel, K, c + r * N + col, N, cols, bias + col, act, rr, N); break;
+        case 1: f32_gemm_tile_avx512<1>(a + r * K, K, panel, K, c + r * N + col, N, cols, bias + col, act, rr, N); break;
+        default: break;
+      }
+    }
+  }
+}
+
+/// Depthwise convolution on output rows [row0, row1) (a row is one (n, oy)); weights [kh*kw][C]
+/// padded to a multiple of 16 channels.
+WASTENET_AVX512 inline void f32_dwconv_avx512(const ConvGeometry& g, const float* in, float* out, std::size_t row0,
+                                              std::size_t row1, const float* packed_w, std::size_t wstride,
+                                              const float* bias, const Activation& act, const float* residual) {
+  const std::size_t C = g.c;
+  const auto H = static_cast<std::ptrdiff_t>(g.h), W = static_cast<std::ptrdiff_t>(g.w);
+  for (std::size_t row = row0; row < row1; ++row) {
+    const std::size_t n = row / g.oh, oy = row % g.oh;
+    const std::ptrdiff_t iy0 = static_cast<std::ptrdiff_t>(oy * g.sh) - static_cast<std::ptrdiff_t>(g.ph);
+    std::size_t ky0 = 0, ky1 = g.kh;  // taps inside the image vertically
+    while (ky0 < ky1 && iy0 + static_cast<std::ptrdiff_t>(ky0 * g.dh) < 0) ++ky0;
+    while (ky1 > ky0 && iy0 + static_cast<std::ptrdiff_t>((ky1 - 1) * g.dh) >= H) --ky1;
+    const float* in_n = in + n * g.h * g.w * C;
+    for (std::size_t ox = 0; ox < g.ow; ++ox) {
+      const std::ptrdiff_t ix0 = static_cast<std::ptrdiff_t>(ox * g.sw) - static_cast<std::ptrdiff_t>(g.pw);
+      std::size_t kx0 = 0, kx1 = g.kw;
+      while (kx0 < kx1 && ix0 + static_cast<std::ptrdiff_t>(kx0 * g.dw) < 0) ++kx0;
+      while (kx1 > kx0 && ix0 + static_cast<std::ptrdiff_t>((kx1 - 1) * g.dw) >= W) --kx1;
+      float* o = out + (row * g.ow + ox) * C;
+      const float* r = residual ? residual + (row * g.ow + ox) * C : nullptr;
+      for (std::size_t c = 0; c < C; c += 16) {
+        const __mmask16 m = lanes_avx512(C - c);
+        __m512 acc = _mm512_maskz_loadu_ps(m, bias + c);
+        for (std::size_t ky = ky0; ky < ky1; ++ky) {
+          const float* irow = in_n + static_cast<std::size_t>(iy0 + static_cast<std::ptrdiff_t>(ky * g.dh)) * g.w * C;
+          for (std::size_t kx = kx0; kx < kx1; ++kx) {
+            const float* ip = irow + static_cast<std::size_t>(ix0 + static_cast<std::ptrdiff_t>(kx * g.dw)) * C + c;
+            acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, ip), _mm512_load_ps(packed_w + (ky * g.kw + kx) * wstride + c), acc);
+          }
+        }
+        acc = activate_avx512(acc, act);
+        if (r) acc = _mm512_add_ps(acc, _mm512_maskz_loadu_ps(m, r + c));
+        _mm512_mask_storeu_ps(o + c, m, acc);
+      }
+    }
+  }
+}
+
+}  // namespace wastenet::kernels
+
+#undef WASTENET_AVX512
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
+#endif  // WASTENET_X86_KERNELS

@@ -1,0 +1,168 @@
+// Every kernel path against a double-precision direct convolution, over the shapes the models use
+// and the awkward ones they do not (channel counts that are not a multiple of the vector width,
+// strides, dilation, asymmetric kernels, groups, residuals, every activation, several threads).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "wastenet/kernels/dispatch.hpp"
+#include "wastenet/nn/conv.hpp"
+
+namespace {
+
+using wastenet::ActKind;
+using wastenet::Activation;
+using wastenet::ConvParams;
+using wastenet::KernelPath;
+using wastenet::Shape4;
+
+struct ConvCase {
+  std::string name;
+  ConvParams p;
+  std::size_t n, h, w;
+};
+
+std::vector<float> random_vector(std::size_t n, std::mt19937& rng, float scale) {
+  std::uniform_real_distribution<float> d(-scale, scale);
+  std::vector<float> v(n);
+  for (float& x : v) x = d(rng);
+  return v;
+}
+
+// Direct convolution in double: out[n][oy][ox][o], NHWC input, PyTorch weight layout.
+std::vector<double> reference_conv(const ConvCase& c, const Shape4& o, const std::vector<float>& in,
+                                   const std::vector<float>& w, const std::vector<float>& b) {
+  const ConvParams& p = c.p;
+  const std::size_t cin_g = p.in_channels / p.groups, cout_g = p.out_channels / p.groups;
+  std::vector<double> out(o.n * o.h * o.w * o.c);
+  for (std::size_t n = 0; n < o.n; ++n)
+    for (std::size_t oy = 0; oy < o.h; ++oy)
+      for (std::size_t ox = 0; ox < o.w; ++ox)
+        for (std::size_t oc = 0; oc < o.c; ++oc) {
+          const std::size_t g = oc / cout_g;
+          double acc = b[oc];
+          for (std::size_t ky = 0; ky < p.kernel_h; ++ky)
+            for (std::size_t kx = 0; kx < p.kernel_w; ++kx) {
+              const long iy = static_cast<long>(oy * p.stride_h + ky * p.dilation_h) - static_cast<long>(p.pad_h);
+              const long ix = static_cast<long>(ox * p.stride_w + kx * p.dilation_w) - static_cast<long>(p.pad_w);
+              if (iy < 0 || ix < 0 || iy >= static_cast<long>(c.h) || ix >= static_cast<long>(c.w)) continue;
+              for (std::size_t i = 0; i < cin_g; ++i) {
+                const std::size_t ic = g * cin_g + i;
+                acc += static_cast<double>(in[((n * c.h + static_cast<std::size_t>(iy)) * c.w + static_cast<std::size_t>(ix)) * p.in_channels + ic]) *
+                       w[((oc * cin_g + i) * p.kernel_h + ky) * p.kernel_w + kx];
+              }
+            }
+          out[((n * o.h + oy) * o.w + ox) * o.c + oc] = acc;
+        }
+  return out;
+}
+
+ConvParams conv(std::size_t cin, std::size_t cout, std::size_t k, std::size_t stride, std::size_t pad,
+                std::size_t groups = 1, std::size_t dilation = 1) {
+  ConvParams p;
+  p.in_channels = cin;
+  p.out_channels = cout;
+  p.kernel_h = p.kernel_w = k;
+  p.stride_h = p.stride_w = stride;
+  p.pad_h = p.pad_w = pad;
+  p.groups = groups;
+  p.dilation_h = p.dilation_w = dilation;
+  return p;
+}
+
+std::vector<ConvCase> conv_cases() {
+  std::vector<ConvCase> cases = {
+      {"pointwise_16_to_96", conv(16, 96, 1, 1, 0), 1, 14, 14},
+      {"pointwise_odd_7_to_37", conv(7, 37, 1, 1, 0), 2, 5, 3},
+      {"pointwise_1x1_image", conv(40, 17, 1, 1, 0), 3, 1, 1},
+      {"pointwise_wide_320_to_1280", conv(320, 1280, 1, 1, 0), 1, 7, 7},
+      {"depthwise_3x3_s1", conv(32, 32, 3, 1, 1, 32), 1, 12, 12},
+      {"depthwise_3x3_s2_odd_channels", conv(21, 21, 3, 2, 1, 21), 2, 9, 11},
+      {"depthwise_5x5_s2", conv(40, 40, 5, 2, 2, 40), 1, 15, 15},
+      {"depthwise_dilated", conv(19, 19, 3, 1, 2, 19, 2), 1, 8, 8},
+      {"depthwise_no_padding_tiny", conv(16, 16, 3, 1, 0, 16), 1, 3, 3},
+      {"stem_3x3_s2", conv(3, 16, 3, 2, 1), 1, 33, 31},
+      {"general_5x5_odd", conv(5, 11, 5, 1, 2), 2, 7, 6},
+      {"strided_1x1", conv(24, 40, 1, 2, 0), 1, 9, 9},
+      {"grouped", conv(12, 18, 3, 1, 1, 3), 1, 6, 6},
+  };
+  ConvCase asym{"asymmetric_1x3_dilated", conv(6, 10, 1, 1, 0), 1, 9, 10};
+  asym.p.kernel_w = 3;
+  asym.p.pad_w = 2;
+  asym.p.dilation_w = 2;
+  asym.p.stride_h = 2;
+  cases.push_back(asym);
+  return cases;
+}
+
+std::vector<KernelPath> supported_paths() {
+  std::vector<KernelPath> paths{KernelPath::portable};
+  if (wastenet::kernel_path_supported(KernelPath::avx512)) paths.push_back(KernelPath::avx512);
+  return paths;
+}
+
+const std::vector<ActKind> all_activations = {ActKind::identity, ActKind::relu,   ActKind::relu6,
+                                              ActKind::silu,     ActKind::hardswish, ActKind::hardsigmoid,
+                                              ActKind::sigmoid,  ActKind::mish,   ActKind::leaky_relu,
+                                              ActKind::gelu};
+
+class ConvKernels : public ::testing::TestWithParam<KernelPath> {
+ protected:
+  void TearDown() override { wastenet::reset_kernel_path(); }
+};
+
+TEST_P(ConvKernels, MatchDirectConvolutionForEveryShapeActivationAndResidual) {
+  wastenet::set_kernel_path(GetParam());
+  std::mt19937 rng(1234);
+  for (const ConvCase& c : conv_cases()) {
+    const Shape4 in_shape{c.n, c.h, c.w, c.p.in_channels};
+    const std::size_t fan_in = c.p.in_channels / c.p.groups * c.p.kernel_h * c.p.kernel_w;
+    const auto in = random_vector(in_shape.count(), rng, 2.f);
+    const auto weight = random_vector(c.p.out_channels * fan_in, rng, 2.f / std::sqrt(static_cast<float>(fan_in)));
+    const auto bias = random_vector(c.p.out_channels, rng, 0.5f);
+    for (ActKind kind : all_activations) {
+      const Activation act{kind, 0.1f};
+      const wastenet::Conv2d layer(c.p, weight, bias, nullptr, act);
+      ASSERT_EQ(layer.kernel_path_used(), GetParam());
+      const Shape4 o = layer.output_shape(in_shape);
+      const auto expected = reference_conv(c, o, in, weight, bias);
+      const auto residual = random_vector(o.count(), rng, 1.f);
+      for (bool with_residual : {false, true}) {
+        for (std::size_t threads : {1, 3}) {
+          wastenet::ThreadPool pool(threads);
+          std::vector<float> out(o.count(), std::nanf(""));
+          layer.forward(in.data(), in_shape, out.data(), with_residual ? residual.data() : nullptr, pool);
+          double worst = 0;
+          for (std::size_t i = 0; i < out.size(); ++i) {
+            const double want = act(static_cast<float>(expected[i])) + (with_residual ? residual[i] : 0.f);
+            worst = std::max(worst, std::abs(out[i] - want) / (1.0 + std::abs(want)));
+          }
+          EXPECT_LT(worst, 2e-5) << c.name << " act " << static_cast<int>(kind) << " residual " << with_residual
+                                 << " threads " << threads << " path " << wastenet::kernel_path_name(GetParam());
+        }
+      }
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Paths, ConvKernels, ::testing::ValuesIn(supported_paths()),
+                         [](const auto& info) { return std::string(wastenet::kernel_path_name(info.param)); });
+
+TEST(KernelDispatch, UnsupportedPathIsATypedError) {
+  if (wastenet::kernel_path_supported(KernelPath::avx512)) GTEST_SKIP() << "this CPU has AVX-512";
+  EXPECT_THROW(wastenet::set_kernel_path(KernelPath::avx512), wastenet::ArgumentError);
+}
+
+TEST(KernelDispatch, ForcedPathIsUsedAndResetRestoresTheDefault) {
+  wastenet::set_kernel_path(KernelPath::portable);
+  EXPECT_EQ(wastenet::kernel_path(), KernelPath::portable);
+  wastenet::reset_kernel_path();
+  if (std::getenv("WASTENET_KERNELS") == nullptr) {
+    EXPECT_EQ(wastenet::kernel_path(), wastenet::best_kernel_path());
+  }
+}
+
+}  // namespace
