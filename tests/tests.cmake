@@ -25,3 +25,18 @@ add_test(NAME package_consumer
                  -P ${CMAKE_CURRENT_SOURCE_DIR}/consumer/run.cmake)
 set_tests_properties(package_consumer PROPERTIES FIXTURES_REQUIRED references TIMEOUT 600)
 wastenet_add_test(vote_test SOURCES vote_test.cpp)
+
+# Clang 14 with the same warnings (GCC builds everything; Clang checks it compiles cleanly).
+find_program(WASTENET_CLANG NAMES clang++-14 clang++)
+if(WASTENET_CLANG)
+  get_target_property(eigen_inc Eigen3::Eigen INTERFACE_INCLUDE_DIRECTORIES)
+  get_target_property(stb_inc PkgConfig::WASTENET_STB INTERFACE_INCLUDE_DIRECTORIES)
+  string(REPLACE ";" "|" clang_includes "${eigen_inc};${stb_inc}")
+  add_test(NAME clang_clean
+           COMMAND ${CMAKE_COMMAND} -DCLANG=${WASTENET_CLANG} -DSOURCE_DIR=${PROJECT_SOURCE_DIR}
+                   -DWORK_DIR=${CMAKE_CURRENT_BINARY_DIR} "-DINCLUDES=${clang_includes}"
+                   -P ${CMAKE_CURRENT_SOURCE_DIR}/clang_check.cmake)
+  set_tests_properties(clang_clean PROPERTIES TIMEOUT 1200)
+else()
+  message(STATUS "clang++ not found: the clang_clean test is not added")
+endif()
