@@ -3,6 +3,7 @@
 //   wastenet-stream [--model FILE] [--threads N] [--window N] [--threshold K] [--min-confidence C]
 //                   [--window-ms T] [--holdoff-ms H] [--fps F] [--actuator-cmd CMD] [--quiet]
 //                   (IMAGE... | DIR | --synthetic [--frames-per-object M] [--glitch-rate R] [--seed S] IMAGE...)
+//   wastenet-stream --plan --error-rate E [--fps F] [--actuator-ms A] [--target P] [--max-window N]
 //
 // Frames come from image files in the order given (a directory: its image files sorted by name).
 // --synthetic builds a camera-like stream from a few images instead: each image stays in view for
@@ -10,6 +11,9 @@
 // (a glitch). Frame times are i / F when --fps is given (a simulated camera), else the wall clock.
 // --actuator-cmd runs a shell command per event (the servo hook) with WASTENET_LABEL,
 // WASTENET_PREVIOUS, WASTENET_FRAME and WASTENET_TIME in its environment.
+// --plan sizes the window instead (no model, no frames): for a per-frame error rate E it prints, for
+// each N with K = floor(N/2)+1, the switch latency at F frames/s (plus the actuator's A ms) and the
+// probability that a window holds K wrong frames, and names the smallest N at or below P.
 #include <algorithm>
 #include <cctype>
 #include <chrono>
@@ -37,7 +41,8 @@ namespace {
 const char* const usage =
     "usage: wastenet-stream [--model FILE] [--threads N] [--window N] [--threshold K] [--min-confidence C]\n"
     "                       [--window-ms T] [--holdoff-ms H] [--fps F] [--actuator-cmd CMD] [--quiet]\n"
-    "                       (IMAGE... | DIR | --synthetic [--frames-per-object M] [--glitch-rate R] [--seed S] IMAGE...)\n";
+    "                       (IMAGE... | DIR | --synthetic [--frames-per-object M] [--glitch-rate R] [--seed S] IMAGE...)\n"
+    "       wastenet-stream --plan --error-rate E [--fps F] [--actuator-ms A] [--target P] [--max-window N]\n";
 
 struct Frame {
   wastenet::ImageU8 image;
@@ -94,13 +99,12 @@ int run(int argc, char** argv) {
   const auto args = wastenet::cli::parse(
       argc, argv,
       {"model", "threads", "window", "threshold", "min-confidence", "window-ms", "holdoff-ms", "fps", "actuator-cmd",
-       "frames-per-object", "glitch-rate", "seed"},
-      {"synthetic", "quiet", "help"});
+       "frames-per-object", "glitch-rate", "seed", "error-rate", "actuator-ms", "target", "max-window"},
+      {"synthetic", "quiet", "help", "plan"});
   if (args.has("help")) {
     std::fputs(usage, stdout);
     return 0;
   }
-  if (args.positional.empty()) throw wastenet::ArgumentError("no frames given (see --help)");
   auto get_double = [&](const std::string& name, double fallback, double lo, double hi) {
     if (!args.has(name)) return fallback;
     const std::string s = args.get(name);
@@ -112,6 +116,32 @@ int run(int argc, char** argv) {
     }
     return v;
   };
+
+  if (args.has("plan")) {
+    if (!args.has("error-rate")) throw wastenet::ArgumentError("--plan needs --error-rate (1 - the model's accuracy)");
+    const double error_rate = get_double("error-rate", 0.0, 0.0, 1.0);
+    const double plan_fps = get_double("fps", 10.0, 1e-6, 1e6);
+    const double actuator = get_double("actuator-ms", 0.0, 0.0, 1e9) / 1000.0;
+    const double target = get_double("target", 1e-4, 1e-300, 1.0);
+    const auto max_window = static_cast<std::size_t>(args.get_int("max-window", 15, 1, 1001));
+    fmt::print("per-frame error rate {:g}, {:g} frames/s, actuator {:g} ms\n\n", error_rate, plan_fps, actuator * 1000);
+    fmt::print("| N | K | switch latency (s) | P(false switch) per window |\n|---|---|---|---|\n");
+    for (std::size_t n = 1; n <= max_window; ++n) {
+      const std::size_t k = wastenet::majority_threshold(n);
+      fmt::print("| {} | {} | {:.3f} | {:.3g} |\n", n, k, wastenet::switch_latency_seconds(k, plan_fps, actuator),
+                 wastenet::false_switch_probability(n, k, error_rate));
+    }
+    try {
+      const std::size_t n = wastenet::smallest_window(error_rate, target, 1001);
+      fmt::print("\nsmallest N with P(false switch) <= {:g}: N = {}, K = {}, latency {:.3f} s\n", target, n,
+                 wastenet::majority_threshold(n),
+                 wastenet::switch_latency_seconds(wastenet::majority_threshold(n), plan_fps, actuator));
+    } catch (const wastenet::VoteError& e) {
+      fmt::print("\n{}\n", e.what());
+    }
+    return 0;
+  }
+  if (args.positional.empty()) throw wastenet::ArgumentError("no frames given (see --help)");
 
   wastenet::VoteOptions vo;
   vo.window = static_cast<std::size_t>(args.get_int("window", 10, 1, 100000));

@@ -243,7 +243,7 @@ inline double false_switch_probability(std::size_t window, std::size_t threshold
 /// does (an error rate of 0.5 or more never improves with N).
 ///
 ///   // a model 95% accurate per frame, at most one false switch in 10,000 windows:
-///   std::size_t n = wastenet::smallest_window(0.05, 1e-4);   // 9
+///   std::size_t n = wastenet::smallest_window(0.05, 1e-4);   // 6 (K = 4)
 inline std::size_t smallest_window(double error_rate, double target, std::size_t max_window = 101) {
   if (!(error_rate >= 0.0 && error_rate <= 1.0)) throw VoteError("smallest_window: error_rate must be in [0, 1]");
   if (!(target > 0.0 && target <= 1.0)) throw VoteError("smallest_window: target must be in (0, 1]");

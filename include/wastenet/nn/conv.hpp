@@ -185,7 +185,14 @@ class Conv2d final : public Layer {
         break;
       case Kind::depthwise:
         pool.parallel_for(g.n * g.oh, [&](std::size_t b, std::size_t e) {
-          kernels::f32_dwconv_avx512(g, in, out, b, e, packed_.data(), wstride_, bias_.data(), act_, residual);
+          const bool undilated = g.dh == 1 && g.dw == 1;
+          if (undilated && g.kh == 3 && g.kw == 3) {
+            kernels::f32_dwconv_fixed_avx512<3, 3>(g, in, out, b, e, packed_.data(), wstride_, bias_.data(), act_, residual);
+          } else if (undilated && g.kh == 5 && g.kw == 5) {
+            kernels::f32_dwconv_fixed_avx512<5, 5>(g, in, out, b, e, packed_.data(), wstride_, bias_.data(), act_, residual);
+          } else {
+            kernels::f32_dwconv_avx512(g, in, out, b, e, packed_.data(), wstride_, bias_.data(), act_, residual);
+          }
         });
         break;
       case Kind::general:

@@ -164,6 +164,64 @@ WASTENET_AVX512 inline void f32_gemm_6x32_avx512(const float* a, float* c, std::
   }
 }
 
+/// Depthwise convolution with a compile-time kernel size (3x3, 5x5) and dilation 1: per block of
+/// 16 channels the KHxKW weight vectors stay in registers while the row is swept; pixels whose
+/// taps are all inside the image take the unrolled path, the border the bounds-checked one.
+template <std::size_t KH, std::size_t KW>
+WASTENET_AVX512 inline void f32_dwconv_fixed_avx512(const ConvGeometry& g, const float* in, float* out, std::size_t row0,
+                                                    std::size_t row1, const float* packed_w, std::size_t wstride,
+                                                    const float* bias, const Activation& act, const float* residual) {
+  // Locals, not g's fields: stores through `out` would otherwise force reloads in the inner loop.
+  const std::size_t C = g.c, H = g.h, W = g.w, OH = g.oh, OW = g.ow, SH = g.sh, SW = g.sw, PH = g.ph, PW = g.pw;
+  const auto iH = static_cast<std::ptrdiff_t>(H), iW = static_cast<std::ptrdiff_t>(W);
+  // Output columns whose KW taps are all inside the image: ox*SW >= PW and ox*SW - PW + KW <= W.
+  const std::size_t ox_lo = std::min(OW, (PW + SW - 1) / SW);
+  const std::size_t ox_hi = W + PW >= KW ? std::min(OW, (W + PW - KW) / SW + 1) : 0;
+  const ActKind kind = act.kind;
+  for (std::size_t row = row0; row < row1; ++row) {
+    const std::size_t n = row / OH, oy = row % OH;
+    const std::ptrdiff_t iy0 = static_cast<std::ptrdiff_t>(oy * SH) - static_cast<std::ptrdiff_t>(PH);
+    const bool rows_inside = iy0 >= 0 && iy0 + static_cast<std::ptrdiff_t>(KH) <= iH;
+    const float* in_n = in + n * H * W * C;
+    float* out_row = out + row * OW * C;
+    const float* res_row = residual ? residual + row * OW * C : nullptr;
+    for (std::size_t c = 0; c < C; c += 16) {
+      const __mmask16 m = lanes_avx512(C - c);
+      __m512 w[KH * KW];
+      for (std::size_t t = 0; t < KH * KW; ++t) w[t] = _mm512_load_ps(packed_w + t * wstride + c);
+      const __m512 b = _mm512_maskz_loadu_ps(m, bias + c);
+      for (std::size_t ox = 0; ox < OW; ++ox) {
+        __m512 acc = b;
+        const std::ptrdiff_t ix0 = static_cast<std::ptrdiff_t>(ox * SW) - static_cast<std::ptrdiff_t>(PW);
+        if (rows_inside && ox >= ox_lo && ox < ox_hi) {
+          const float* ip = in_n + (static_cast<std::size_t>(iy0) * W + static_cast<std::size_t>(ix0)) * C + c;
+          for (std::size_t ky = 0; ky < KH; ++ky)
+            for (std::size_t kx = 0; kx < KW; ++kx)
+              acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, ip + (ky * W + kx) * C), w[ky * KW + kx], acc);
+        } else {
+          for (std::size_t ky = 0; ky < KH; ++ky) {
+            const std::ptrdiff_t iy = iy0 + static_cast<std::ptrdiff_t>(ky);
+            if (iy < 0 || iy >= iH) continue;
+            for (std::size_t kx = 0; kx < KW; ++kx) {
+              const std::ptrdiff_t ix = ix0 + static_cast<std::ptrdiff_t>(kx);
+              if (ix < 0 || ix >= iW) continue;
+              const float* ip = in_n + (static_cast<std::size_t>(iy) * W + static_cast<std::size_t>(ix)) * C + c;
+              acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, ip), w[ky * KW + kx], acc);
+            }
+          }
+        }
+        if (kind == ActKind::relu6) {
+          acc = _mm512_min_ps(_mm512_max_ps(acc, _mm512_setzero_ps()), _mm512_set1_ps(6.f));
+        } else if (kind != ActKind::identity) {
+          acc = activate_avx512(acc, act);
+        }
+        if (res_row) acc = _mm512_add_ps(acc, _mm512_maskz_loadu_ps(m, res_row + ox * C + c));
+        _mm512_mask_storeu_ps(out_row + ox * C + c, m, acc);
+      }
+    }
+  }
+}
+
 /// Depthwise convolution on output rows [row0, row1) (a row is one (n, oy)); weights [kh*kw][C]
 /// padded to a multiple of 16 channels.
 WASTENET_AVX512 inline void f32_dwconv_avx512(const ConvGeometry& g, const float* in, float* out, std::size_t row0,
