@@ -26,6 +26,7 @@ add_test(NAME package_consumer
 set_tests_properties(package_consumer PROPERTIES FIXTURES_REQUIRED references TIMEOUT 600)
 wastenet_add_test(vote_test SOURCES vote_test.cpp)
 
+
 # Clang 14 with the same warnings (GCC builds everything; Clang checks it compiles cleanly).
 find_program(WASTENET_CLANG NAMES clang++-14 clang++)
 if(WASTENET_CLANG)

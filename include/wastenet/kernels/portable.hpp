@@ -102,10 +102,16 @@ inline void im2col_rows(const ConvGeometry& g, const float* in, std::size_t p, s
       for (std::size_t kx = 0; kx < g.kw; ++kx) {
         const std::ptrdiff_t ix = static_cast<std::ptrdiff_t>(ox * g.sw + kx * g.dw) - static_cast<std::ptrdiff_t>(g.pw);
         float* dst = crow + (ky * g.kw + kx) * cin_g;
-        if (iy < 0 || iy >= static_cast<std::ptrdiff_t>(g.h) || ix < 0 || ix >= static_cast<std::ptrdiff_t>(g.w)) {
+        const bool outside = iy < 0 || iy >= static_cast<std::ptrdiff_t>(g.h) || ix < 0 || ix >= static_cast<std::ptrdiff_t>(g.w);
+        const float* src = outside ? nullptr
+                                   : in + ((n * g.h + static_cast<std::size_t>(iy)) * g.w + static_cast<std::size_t>(ix)) * g.c + grp * cin_g;
+        if (cin_g == 3) {  // the RGB stem: three scalar moves, not a memmove call per tap
+          dst[0] = src ? src[0] : 0.f;
+          dst[1] = src ? src[1] : 0.f;
+          dst[2] = src ? src[2] : 0.f;
+        } else if (outside) {
           std::fill(dst, dst + cin_g, 0.f);
         } else {
-          const float* src = in + ((n * g.h + static_cast<std::size_t>(iy)) * g.w + static_cast<std::size_t>(ix)) * g.c + grp * cin_g;
           std::copy(src, src + cin_g, dst);
         }
       }

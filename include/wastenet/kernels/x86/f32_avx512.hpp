@@ -85,7 +85,10 @@ WASTENET_AVX512 inline __m512 activate_avx512(__m512 x, const Activation& act) {
     }
     case ActKind::sigmoid:
     case ActKind::silu: {
-      const __m512 s = _mm512_div_ps(_mm512_set1_ps(1.f), _mm512_add_ps(_mm512_set1_ps(1.f), exp_avx512(_mm512_sub_ps(zero, x))));
+      // 1 / (1 + e^-x): a 14-bit reciprocal and one Newton step (2^-28 relative) instead of a division
+      const __m512 d = _mm512_add_ps(_mm512_set1_ps(1.f), exp_avx512(_mm512_sub_ps(zero, x)));
+      const __m512 r = _mm512_rcp14_ps(d);
+      const __m512 s = _mm512_mul_ps(r, _mm512_fnmadd_ps(d, r, _mm512_set1_ps(2.f)));
       return act.kind == ActKind::silu ? _mm512_mul_ps(x, s) : s;
     }
     case ActKind::leaky_relu:
@@ -104,38 +107,100 @@ WASTENET_AVX512 inline __mmask16 lanes_avx512(std::size_t n) {
   return n >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << n) - 1u);
 }
 
-/// One micro-tile: MR rows x one 32-column panel, epilogue fused.
-template <std::size_t MR>
-WASTENET_AVX512 inline void f32_gemm_tile_avx512(const float* a, std::size_t lda, const float* panel, std::size_t K,
-                                                 float* c, std::size_t ldc, std::size_t cols, const float* bias,
-                                                 const Activation& act, const float* res, std::size_t ldr) {
-  __m512 acc0[MR], acc1[MR];
-  for (std::size_t r = 0; r < MR; ++r) acc0[r] = acc1[r] = _mm512_setzero_ps();
-  for (std::size_t k = 0; k < K; ++k) {
-    const __m512 b0 = _mm512_load_ps(panel + k * 32);
-    const __m512 b1 = _mm512_load_ps(panel + k * 32 + 16);
-    for (std::size_t r = 0; r < MR; ++r) {
-      const __m512 av = _mm512_set1_ps(a[r * lda + k]);
-      acc0[r] = _mm512_fmadd_ps(av, b0, acc0[r]);
-      acc1[r] = _mm512_fmadd_ps(av, b1, acc1[r]);
-    }
-  }
-  const __mmask16 m0 = lanes_avx512(cols), m1 = lanes_avx512(cols > 16 ? cols - 16 : 0);
-  const __m512 bias0 = _mm512_maskz_loadu_ps(m0, bias), bias1 = _mm512_maskz_loadu_ps(m1, bias + 16);
-  for (std::size_t r = 0; r < MR; ++r) {
-    __m512 v0 = activate_avx512(_mm512_add_ps(acc0[r], bias0), act);
-    __m512 v1 = activate_avx512(_mm512_add_ps(acc1[r], bias1), act);
-    if (res) {
-      v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, res + r * ldr));
-      v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, res + r * ldr + 16));
-    }
-    _mm512_mask_storeu_ps(c + r * ldc, m0, v0);
-    if (m1) _mm512_mask_storeu_ps(c + r * ldc + 16, m1, v1);
+/// The activation with its kind fixed at compile time, so the GEMM epilogue is straight-line code
+/// and the accumulators stay in registers. `generic` defers to activate_avx512 (rare kinds).
+enum class EpilogueAct { identity, relu, relu6, silu, hardswish, sigmoid, generic };
+
+template <EpilogueAct A>
+WASTENET_AVX512 inline __m512 activate_fixed_avx512(__m512 x, const Activation& act) {
+  if constexpr (A == EpilogueAct::identity) {
+    return x;
+  } else if constexpr (A == EpilogueAct::relu) {
+    return _mm512_max_ps(x, _mm512_setzero_ps());
+  } else if constexpr (A == EpilogueAct::relu6) {
+    return _mm512_min_ps(_mm512_max_ps(x, _mm512_setzero_ps()), _mm512_set1_ps(6.f));
+  } else if constexpr (A == EpilogueAct::silu) {
+    Activation a;
+    a.kind = ActKind::silu;
+    return activate_avx512(x, a);
+  } else if constexpr (A == EpilogueAct::hardswish) {
+    const __m512 g = _mm512_mul_ps(
+        _mm512_min_ps(_mm512_max_ps(_mm512_add_ps(x, _mm512_set1_ps(3.f)), _mm512_setzero_ps()), _mm512_set1_ps(6.f)),
+        _mm512_set1_ps(1.f / 6.f));
+    return _mm512_mul_ps(x, g);
+  } else if constexpr (A == EpilogueAct::sigmoid) {
+    Activation a;
+    a.kind = ActKind::sigmoid;
+    return activate_avx512(x, a);
+  } else {
+    return activate_avx512(x, act);
   }
 }
 
-/// C[r0:r1, :N] = act(A[r0:r1, :K] * W + bias) [+ residual], W packed by pack_gemm_weights_avx512.
-WASTENET_AVX512 inline void f32_gemm_6x32_avx512(const float* a, float* c, std::size_t r0, std::size_t r1, std::size_t K,
+/// The epilogue of one output row of a tile: bias, activation, residual, store (masked if the panel
+/// is the last, narrower one).
+template <EpilogueAct A>
+WASTENET_AVX512 inline void gemm_store_row_avx512(__m512 v0, __m512 v1, __m512 bias0, __m512 bias1, __mmask16 m0,
+                                                  __mmask16 m1, const Activation& act, const float* res, float* c) {
+  v0 = activate_fixed_avx512<A>(_mm512_add_ps(v0, bias0), act);
+  v1 = activate_fixed_avx512<A>(_mm512_add_ps(v1, bias1), act);
+  if (res) {
+    v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, res));
+    v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, res + 16));
+  }
+  _mm512_mask_storeu_ps(c, m0, v0);
+  _mm512_mask_storeu_ps(c + 16, m1, v1);
+}
+
+/// One micro-tile: up to 6 rows x one 32-column panel, 12 named accumulators (arrays would be
+/// spilled to the stack for the epilogue). Missing rows (rows < 6) re-read row 0 and are not stored.
+template <EpilogueAct A>
+WASTENET_AVX512 inline void f32_gemm_tile_avx512(const float* a, std::size_t lda, std::size_t rows, const float* panel,
+                                                 std::size_t K, float* c, std::size_t ldc, std::size_t cols,
+                                                 const float* bias, const Activation& act, const float* res,
+                                                 std::size_t ldr) {
+  const float* a0 = a;
+  const float* a1 = rows > 1 ? a + lda : a;
+  const float* a2 = rows > 2 ? a + 2 * lda : a;
+  const float* a3 = rows > 3 ? a + 3 * lda : a;
+  const float* a4 = rows > 4 ? a + 4 * lda : a;
+  const float* a5 = rows > 5 ? a + 5 * lda : a;
+  __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+  __m512 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+  for (std::size_t k = 0; k < K; ++k) {
+    const __m512 b0 = _mm512_load_ps(panel + k * 32);
+    const __m512 b1 = _mm512_load_ps(panel + k * 32 + 16);
+    __m512 x = _mm512_set1_ps(a0[k]);
+    c00 = _mm512_fmadd_ps(x, b0, c00);
+    c01 = _mm512_fmadd_ps(x, b1, c01);
+    x = _mm512_set1_ps(a1[k]);
+    c10 = _mm512_fmadd_ps(x, b0, c10);
+    c11 = _mm512_fmadd_ps(x, b1, c11);
+    x = _mm512_set1_ps(a2[k]);
+    c20 = _mm512_fmadd_ps(x, b0, c20);
+    c21 = _mm512_fmadd_ps(x, b1, c21);
+    x = _mm512_set1_ps(a3[k]);
+    c30 = _mm512_fmadd_ps(x, b0, c30);
+    c31 = _mm512_fmadd_ps(x, b1, c31);
+    x = _mm512_set1_ps(a4[k]);
+    c40 = _mm512_fmadd_ps(x, b0, c40);
+    c41 = _mm512_fmadd_ps(x, b1, c41);
+    x = _mm512_set1_ps(a5[k]);
+    c50 = _mm512_fmadd_ps(x, b0, c50);
+    c51 = _mm512_fmadd_ps(x, b1, c51);
+  }
+  const __mmask16 m0 = lanes_avx512(cols), m1 = lanes_avx512(cols > 16 ? cols - 16 : 0);
+  const __m512 bias0 = _mm512_maskz_loadu_ps(m0, bias), bias1 = _mm512_maskz_loadu_ps(m1, bias + 16);
+  gemm_store_row_avx512<A>(c00, c01, bias0, bias1, m0, m1, act, res, c);
+  if (rows > 1) gemm_store_row_avx512<A>(c10, c11, bias0, bias1, m0, m1, act, res ? res + ldr : nullptr, c + ldc);
+  if (rows > 2) gemm_store_row_avx512<A>(c20, c21, bias0, bias1, m0, m1, act, res ? res + 2 * ldr : nullptr, c + 2 * ldc);
+  if (rows > 3) gemm_store_row_avx512<A>(c30, c31, bias0, bias1, m0, m1, act, res ? res + 3 * ldr : nullptr, c + 3 * ldc);
+  if (rows > 4) gemm_store_row_avx512<A>(c40, c41, bias0, bias1, m0, m1, act, res ? res + 4 * ldr : nullptr, c + 4 * ldc);
+  if (rows > 5) gemm_store_row_avx512<A>(c50, c51, bias0, bias1, m0, m1, act, res ? res + 5 * ldr : nullptr, c + 5 * ldc);
+}
+
+template <EpilogueAct A>
+WASTENET_AVX512 inline void f32_gemm_rows_avx512(const float* a, float* c, std::size_t r0, std::size_t r1, std::size_t K,
                                                  std::size_t N, const float* packed, const float* bias,
                                                  const Activation& act, const float* residual) {
   const std::size_t panels = (N + 31) / 32;
@@ -146,21 +211,26 @@ WASTENET_AVX512 inline void f32_gemm_6x32_avx512(const float* a, float* c, std::
     for (std::size_t p = 0; p < panels; ++p) {
       const float* panel = packed + p * K * 32;
       const std::size_t col = p * 32, cols = std::min<std::size_t>(32, N - col);
-      std::size_t r = rb;
-      for (; r + 6 <= re; r += 6) {
-        f32_gemm_tile_avx512<6>(a + r * K, K, panel, K, c + r * N + col, N, cols, bias + col, act,
-                                residual ? residual + r * N + col : nullptr, N);
-      }
-      const float* rr = residual ? residual + r * N + col : nullptr;
-      switch (re - r) {
-        case 5: f32_gemm_tile_avx512<5>(a + r * K, K, panel, K, c + r * N + col, N, cols, bias + col, act, rr, N); break;
-        case 4: f32_gemm_tile_avx512<4>(a + r * K, K, panel, K, c + r * N + col, N, cols, bias + col, act, rr, N); break;
-        case 3: f32_gemm_tile_avx512<3>(a + r * K, K, panel, K, c + r * N + col, N, cols, bias + col, act, rr, N); break;
-        case 2: f32_gemm_tile_avx512<2>(a + r * K, K, panel, K, c + r * N + col, N, cols, bias + col, act, rr, N); break;
-        case 1: f32_gemm_tile_avx512<1>(a + r * K, K, panel, K, c + r * N + col, N, cols, bias + col, act, rr, N); break;
-        default: break;
+      for (std::size_t r = rb; r < re; r += 6) {
+        f32_gemm_tile_avx512<A>(a + r * K, K, std::min<std::size_t>(6, re - r), panel, K, c + r * N + col, N, cols,
+                                bias + col, act, residual ? residual + r * N + col : nullptr, N);
       }
     }
+  }
+}
+
+/// C[r0:r1, :N] = act(A[r0:r1, :K] * W + bias) [+ residual], W packed by pack_gemm_weights_avx512.
+WASTENET_AVX512 inline void f32_gemm_6x32_avx512(const float* a, float* c, std::size_t r0, std::size_t r1, std::size_t K,
+                                                 std::size_t N, const float* packed, const float* bias,
+                                                 const Activation& act, const float* residual) {
+  switch (act.kind) {
+    case ActKind::identity: return f32_gemm_rows_avx512<EpilogueAct::identity>(a, c, r0, r1, K, N, packed, bias, act, residual);
+    case ActKind::relu: return f32_gemm_rows_avx512<EpilogueAct::relu>(a, c, r0, r1, K, N, packed, bias, act, residual);
+    case ActKind::relu6: return f32_gemm_rows_avx512<EpilogueAct::relu6>(a, c, r0, r1, K, N, packed, bias, act, residual);
+    case ActKind::silu: return f32_gemm_rows_avx512<EpilogueAct::silu>(a, c, r0, r1, K, N, packed, bias, act, residual);
+    case ActKind::hardswish: return f32_gemm_rows_avx512<EpilogueAct::hardswish>(a, c, r0, r1, K, N, packed, bias, act, residual);
+    case ActKind::sigmoid: return f32_gemm_rows_avx512<EpilogueAct::sigmoid>(a, c, r0, r1, K, N, packed, bias, act, residual);
+    default: return f32_gemm_rows_avx512<EpilogueAct::generic>(a, c, r0, r1, K, N, packed, bias, act, residual);
   }
 }
 
