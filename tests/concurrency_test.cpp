@@ -1,0 +1,71 @@
+// One loaded model shared by many threads: every thread's logits equal, bit for bit, those of the
+// same image classified alone on one thread. (Also run under ThreadSanitizer: scripts/sanitize.sh.)
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "test_util.hpp"
+#include "wastenet/classifier.hpp"
+
+namespace {
+
+wastenet::ImageU8 random_image(int h, int w, std::uint32_t seed) {
+  wastenet::ImageU8 img(w, h, 3);
+  std::mt19937 rng(seed);
+  // Smooth gradients plus noise: something a network responds to, different per seed.
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x)
+      for (int c = 0; c < 3; ++c)
+        img(y, x, c) = static_cast<std::uint8_t>((x * (c + 1) * 255 / w + y * (3 - c) * 255 / h + rng() % 64) % 256);
+  return img;
+}
+
+void expect_shared_model_matches_serial(const std::string& model, std::size_t pool_threads) {
+  constexpr int callers = 8, images_per_caller = 3;
+  std::vector<wastenet::ImageU8> images;
+  for (int i = 0; i < callers * images_per_caller; ++i) images.push_back(random_image(120 + 7 * i, 200 - 3 * i, 100u + i));
+
+  wastenet::ClassifierOptions serial_opts;
+  serial_opts.threads = 1;
+  const wastenet::Classifier serial(model, serial_opts);
+  std::vector<std::vector<float>> expected;
+  for (const auto& img : images) expected.push_back(serial.classify(img).logits);
+
+  wastenet::ClassifierOptions shared_opts;
+  shared_opts.threads = pool_threads;
+  const wastenet::Classifier shared(model, shared_opts);
+  std::vector<std::vector<float>> got(images.size());
+  std::vector<std::thread> threads;
+  for (int t = 0; t < callers; ++t) {
+    threads.emplace_back([&, t] {
+      for (int k = 0; k < images_per_caller; ++k) {
+        const std::size_t i = static_cast<std::size_t>(t * images_per_caller + k);
+        got[i] = shared.classify(images[i]).logits;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (std::size_t i = 0; i < images.size(); ++i) {
+    ASSERT_EQ(got[i].size(), expected[i].size());
+    EXPECT_EQ(std::memcmp(got[i].data(), expected[i].data(), got[i].size() * sizeof(float)), 0)
+        << "image " << i << " differs from the single-threaded result";
+  }
+}
+
+TEST(SharedModel, EightCallersOnOnePoolThreadMatchSerialBitForBit) {
+  expect_shared_model_matches_serial(wastenet::test::ref_dir() + "/efficientnet_b0_224.safetensors", 1);
+}
+
+TEST(SharedModel, EightCallersOnATwoThreadPoolMatchSerialBitForBit) {
+  expect_shared_model_matches_serial(wastenet::test::ref_dir() + "/mobilenet_v3_small_224.safetensors", 2);
+}
+
+TEST(SharedModel, EightCallersOnAFourThreadPoolMatchSerialBitForBit) {
+  expect_shared_model_matches_serial(wastenet::test::ref_dir() + "/mobilenet_v2_224.safetensors", 4);
+}
+
+}  // namespace
