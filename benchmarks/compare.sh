@@ -45,10 +45,12 @@ json_field() { sed -E "s/.*\"$1\": ?([0-9.eE+-]+).*/\1/"; }
 ort_version=$(node -e "console.log(require('$root/benchmarks/peers/node_modules/onnxruntime-node').env.versions.common)")
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores; kernels: ${WASTENET_KERNELS:-auto}"
 echo "date: $(date -u +%Y-%m-%d); wastenet $(git -C "$root" describe --always --dirty 2>/dev/null || echo '?'); onnxruntime-node $ort_version; g++ $(g++ -dumpfullversion)"
+peak=$("$build/benchmarks/wastenet-bench-forward" --peak | sed -nE 's/.*: ([0-9.]+) GFLOP\/s.*/\1/p')
 echo "batch $batch, ${size}px, FP32; $rounds rounds x $runs runs per engine, alternating; medians in ms"
+echo "one core's measured FP32 peak (AVX-512 FMA loop, wastenet-bench-forward --peak): ${peak:-?} GFLOP/s; % of peak = wastenet's GFLOP/s / (peak x threads)"
 echo
-echo "| model | threads | wastenet ms | ORT ms | wastenet/ORT | wastenet img/s | ORT img/s |"
-echo "|---|---|---|---|---|---|---|"
+echo "| model | threads | wastenet ms | ORT ms | wastenet/ORT | wastenet img/s | ORT img/s | wastenet GFLOP/s | % of peak |"
+echo "|---|---|---|---|---|---|---|---|---|"
 for m in $models; do
   prefix=$work/${m}_$size
   if [ ! -f "$prefix.safetensors" ]; then
@@ -62,13 +64,18 @@ for m in $models; do
   for t in $threads; do
     ours=()
     theirs=()
+    rates=()
     for _ in $(seq "$rounds"); do
-      ours+=("$("$build/benchmarks/wastenet-bench-forward" --json --threads "$t" --batch "$batch" --size "$size" --runs "$runs" "$prefix.safetensors" | json_field median_ms)")
+      line=$("$build/benchmarks/wastenet-bench-forward" --json --threads "$t" --batch "$batch" --size "$size" --runs "$runs" "$prefix.safetensors")
+      ours+=("$(echo "$line" | json_field median_ms)")
+      rates+=("$(echo "$line" | json_field gflops)")
       theirs+=("$(node "$root/benchmarks/peers/ort_bench.js" "$prefix.onnx" --threads "$t" --batch "$batch" --size "$size" --runs "$runs" | json_field median_ms)")
     done
     a=$(printf '%s\n' "${ours[@]}" | median)
     b=$(printf '%s\n' "${theirs[@]}" | median)
-    awk -v m="$m" -v t="$t" -v a="$a" -v b="$b" -v n="$batch" \
-      'BEGIN { printf "| %s | %s | %.2f | %.2f | %.2f | %.1f | %.1f |\n", m, t, a, b, a / b, 1000 * n / a, 1000 * n / b }'
+    g=$(printf '%s\n' "${rates[@]}" | median)
+    awk -v m="$m" -v t="$t" -v a="$a" -v b="$b" -v n="$batch" -v g="$g" -v p="${peak:-0}" \
+      'BEGIN { printf "| %s | %s | %.2f | %.2f | %.2f | %.1f | %.1f | %.1f | %s |\n", m, t, a, b, a / b, 1000 * n / a, 1000 * n / b, g,
+               (p > 0 ? sprintf("%.0f%%", 100 * g / (p * t)) : "?") }'
   done
 done

@@ -1,8 +1,13 @@
 // wastenet-bench-forward: latency of the forward pass (no decode, no preprocessing).
 //
 //   wastenet-bench-forward [--threads N] [--batch B] [--size S] [--runs R] [--warmup W] [--json] MODEL.safetensors
+//   wastenet-bench-forward --peak
 //
-// Prints median and p90 milliseconds per forward pass and images per second.
+// Prints median and p90 milliseconds per forward pass, images per second, and the arithmetic rate
+// reached: GFLOP/s = 2 x multiply-accumulates per image (convolutions: output pixels x output
+// channels x input channels per group x kernel taps; other layers: one per weight) x batch / median.
+// --peak measures one core's FP32 peak instead: 16 independent chains of AVX-512 FMAs (or, without
+// AVX-512, the portable loop's rate), so "fraction of peak" is against a measured, not a datasheet, rate.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -14,11 +19,70 @@
 
 #include "../examples/cli.hpp"
 #include "wastenet/classifier.hpp"
+#include "wastenet/kernels/dispatch.hpp"
+#include "wastenet/nn/conv.hpp"
+
+#if WASTENET_X86_KERNELS
+#include <immintrin.h>
+#endif
 
 namespace {
 
+// Multiply-accumulates of one forward pass per image at the given input size.
+double macs_per_image(const wastenet::Network& net, std::size_t size) {
+  wastenet::Network::Workspace ws;
+  net.plan(wastenet::Shape4{1, size, size, 3}, ws);
+  double macs = 0;
+  for (std::size_t i = 0; i < net.steps().size(); ++i) {
+    const auto* layer = net.steps()[i].layer.get();
+    if (const auto* conv = dynamic_cast<const wastenet::Conv2d*>(layer)) {
+      const auto& p = conv->params();
+      const auto& o = ws.shapes[i];
+      macs += static_cast<double>(o.h * o.w * o.c) * static_cast<double>(p.in_channels / p.groups * p.kernel_h * p.kernel_w);
+    } else {
+      macs += static_cast<double>(layer->parameter_bytes() / sizeof(float));
+    }
+  }
+  return macs;
+}
+
+#if WASTENET_X86_KERNELS
+__attribute__((target("avx512f,fma"))) double fma_peak_gflops_avx512() {
+  __m512 acc[16];
+  for (int i = 0; i < 16; ++i) acc[i] = _mm512_set1_ps(static_cast<float>(i));
+  const __m512 a = _mm512_set1_ps(0.999999f), b = _mm512_set1_ps(1e-7f);
+  constexpr long iters = 20000000;
+  const auto t0 = std::chrono::steady_clock::now();
+  for (long k = 0; k < iters; ++k) {
+    for (int i = 0; i < 16; ++i) acc[i] = _mm512_fmadd_ps(acc[i], a, b);
+  }
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  alignas(64) float sink[16];
+  __m512 sum = acc[0];
+  for (int i = 1; i < 16; ++i) sum = _mm512_add_ps(sum, acc[i]);
+  _mm512_store_ps(sink, sum);
+  if (sink[0] == 12345.f) std::printf(" ");  // keeps the loop
+  return 2.0 * 16 * 16 * static_cast<double>(iters) / s / 1e9;
+}
+#endif
+
+int peak() {
+#if WASTENET_X86_KERNELS
+  if (wastenet::kernel_path_supported(wastenet::KernelPath::avx512)) {
+    std::vector<double> g;
+    for (int i = 0; i < 5; ++i) g.push_back(fma_peak_gflops_avx512());
+    std::sort(g.begin(), g.end());
+    fmt::print("FP32 peak, one core, AVX-512 FMA: {:.1f} GFLOP/s (median of 5)\n", g[2]);
+    return 0;
+  }
+#endif
+  fmt::print("no AVX-512 on this CPU: no peak measured\n");
+  return 0;
+}
+
 int run(int argc, char** argv) {
-  const auto args = wastenet::cli::parse(argc, argv, {"threads", "batch", "size", "runs", "warmup"}, {"json"});
+  const auto args = wastenet::cli::parse(argc, argv, {"threads", "batch", "size", "runs", "warmup"}, {"json", "peak"});
+  if (args.has("peak")) return peak();
   if (args.positional.size() != 1) throw wastenet::ArgumentError("usage: wastenet-bench-forward [options] MODEL");
   wastenet::ClassifierOptions opts;
   opts.threads = static_cast<std::size_t>(args.get_int("threads", 1, 1, 1024));
@@ -39,13 +103,16 @@ int run(int argc, char** argv) {
   std::sort(ms.begin(), ms.end());
   const double median = ms[ms.size() / 2], p90 = ms[std::min(ms.size() - 1, ms.size() * 9 / 10)];
   const double ips = 1000.0 * static_cast<double>(batch) / median;
+  const double gflops = 2.0 * macs_per_image(clf.network(), size) * static_cast<double>(batch) / (median * 1e6);
   if (args.has("json")) {
     fmt::print("{{\"model\": \"{}\", \"arch\": \"{}\", \"threads\": {}, \"batch\": {}, \"size\": {}, \"runs\": {}, "
-               "\"median_ms\": {:.4f}, \"p90_ms\": {:.4f}, \"images_per_second\": {:.2f}}}\n",
-               args.positional[0], clf.info().arch, clf.threads(), batch, size, runs, median, p90, ips);
+               "\"median_ms\": {:.4f}, \"p90_ms\": {:.4f}, \"images_per_second\": {:.2f}, \"gflops\": {:.2f}, \"kernels\": \"{}\"}}\n",
+               args.positional[0], clf.info().arch, clf.threads(), batch, size, runs, median, p90, ips, gflops,
+               wastenet::kernel_path_name(wastenet::kernel_path()));
   } else {
-    fmt::print("{} {}px batch {} threads {}: median {:.2f} ms, p90 {:.2f} ms, {:.1f} images/s ({} runs)\n",
-               clf.info().arch, size, batch, clf.threads(), median, p90, ips, runs);
+    fmt::print("{} {}px batch {} threads {} ({} kernels): median {:.2f} ms, p90 {:.2f} ms, {:.1f} images/s, {:.1f} GFLOP/s ({} runs)\n",
+               clf.info().arch, size, batch, clf.threads(), wastenet::kernel_path_name(wastenet::kernel_path()), median, p90, ips,
+               gflops, runs);
   }
   return 0;
 }

@@ -25,7 +25,10 @@ add_test(NAME package_consumer
                  -P ${CMAKE_CURRENT_SOURCE_DIR}/consumer/run.cmake)
 set_tests_properties(package_consumer PROPERTIES FIXTURES_REQUIRED references TIMEOUT 600)
 wastenet_add_test(vote_test SOURCES vote_test.cpp)
-
+wastenet_add_test(bundled_model_test SOURCES bundled_model_test.cpp)
+wastenet_add_test(cli_stream_test SOURCES cli_stream_test.cpp)
+target_compile_definitions(cli_stream_test PRIVATE WASTENET_STREAM="$<TARGET_FILE:wastenet-stream>")
+add_dependencies(cli_stream_test wastenet-stream)
 
 # Clang 14 with the same warnings (GCC builds everything; Clang checks it compiles cleanly).
 find_program(WASTENET_CLANG NAMES clang++-14 clang++)
