@@ -112,7 +112,7 @@ class ThreadPool {
 
   // Layers come back to back, microseconds apart, and a futex wake-up costs tens of microseconds:
   // waiting threads spin this many pause instructions (tens of microseconds) before they sleep.
-  static constexpr int spin_iterations = 1000;
+  static constexpr int spin_iterations = 5000;
   static void cpu_relax() noexcept {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_ia32_pause();
