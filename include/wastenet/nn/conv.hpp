@@ -85,6 +85,14 @@ class Conv2d final : public Layer {
       packed_.assign(taps * wstride_, 0.f);
       for (std::size_t c = 0; c < p.out_channels; ++c)
         for (std::size_t t = 0; t < taps; ++t) packed_[t * wstride_ + c] = weight[c * taps + t];
+#if WASTENET_X86_KERNELS
+    } else if (p.groups == 1 && path_ == KernelPath::avx512 && p.in_channels <= kernels::avx512_direct_max_cin) {
+      kind_ = Kind::general;  // the stem: direct convolution, weights [oc/16][kh][kw][cin][16]
+      direct_ = true;
+      packed_.assign((p.out_channels + 15) / 16 * 16 * taps * p.in_channels, 0.f);
+      kernels::pack_direct_weights_avx512(weight.data(), p.out_channels, p.in_channels, p.kernel_h, p.kernel_w,
+                                          packed_.data());
+#endif
     } else if (p.groups == 1 && path_ == KernelPath::avx512) {
       kind_ = Kind::general;  // im2col rows [kh][kw][cin] times the AVX-512 GEMM's panels
       const std::size_t K = taps * p.in_channels;
@@ -196,6 +204,12 @@ class Conv2d final : public Layer {
         });
         break;
       case Kind::general:
+        if (direct_) {
+          pool.parallel_for(g.n * g.oh, [&](std::size_t b, std::size_t e) {
+            kernels::f32_conv_direct_any_avx512(g, in, out, b, e, packed_.data(), bias_.data(), act_, residual);
+          });
+          break;
+        }
         pool.parallel_for(pixels, [&](std::size_t b, std::size_t e) {
           const std::size_t K = g.kh * g.kw * g.c;
           constexpr std::size_t block = 48;
@@ -213,6 +227,7 @@ class Conv2d final : public Layer {
 #endif
 
   KernelPath path_ = KernelPath::portable;
+  bool direct_ = false;  // AVX-512 direct convolution for few input channels
   std::size_t wstride_ = 0;
   ConvParams p_;
   Activation act_;

@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "wastenet/error.hpp"
-#include "wastenet/kernels/portable.hpp"
 #include "wastenet/nn/activation.hpp"
+#include "wastenet/nn/dense.hpp"
 #include "wastenet/nn/layer.hpp"
 
 namespace wastenet {
@@ -39,11 +39,9 @@ class Linear final : public Layer {
  public:
   Linear(std::size_t in_features, std::size_t out_features, const std::vector<float>& weight, std::vector<float> bias,
          Activation act)
-      : in_(in_features), out_(out_features), bias_(std::move(bias)), act_(act) {
-    if (weight.size() != in_ * out_ || bias_.size() != out_) throw ArgumentError("Linear: weight/bias sizes do not match");
-    packed_.resize(weight.size());
-    for (std::size_t o = 0; o < out_; ++o)
-      for (std::size_t i = 0; i < in_; ++i) packed_[i * out_ + o] = weight[o * in_ + i];
+      : in_(in_features), out_(out_features), act_(act) {
+    if (weight.size() != in_ * out_ || bias.size() != out_) throw ArgumentError("Linear: weight/bias sizes do not match");
+    dense_ = DenseProduct(in_, out_, weight, std::move(bias), act);
   }
   std::size_t in_features() const noexcept { return in_; }
   std::size_t out_features() const noexcept { return out_; }
@@ -53,17 +51,16 @@ class Linear final : public Layer {
     return {in.n, 1, 1, out_};
   }
   void forward(const float* in, const Shape4& s, float* out, const float*, ThreadPool&) const override {
-    kernels::f32_gemm_epilogue_eigen(in, out, 0, s.n, in_, out_, packed_.data(), bias_.data(), act_, nullptr);
+    dense_.run(in, out, s.n);
   }
-  std::size_t parameter_bytes() const override { return (packed_.size() + bias_.size()) * sizeof(float); }
+  std::size_t parameter_bytes() const override { return dense_.parameter_bytes(); }
   std::string describe() const override {
     return "linear " + std::to_string(in_) + "->" + std::to_string(out_) + " " + activation_name(act_.kind);
   }
 
  private:
   std::size_t in_, out_;
-  std::vector<float, AlignedAllocator<float>> packed_;
-  std::vector<float> bias_;
+  DenseProduct dense_;
   Activation act_;
 };
 

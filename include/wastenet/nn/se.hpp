@@ -11,6 +11,7 @@
 
 #include "wastenet/error.hpp"
 #include "wastenet/nn/activation.hpp"
+#include "wastenet/nn/dense.hpp"
 #include "wastenet/nn/layer.hpp"
 
 namespace wastenet {
@@ -25,6 +26,10 @@ class SqueezeExcite final : public Layer {
     if (w1_.size() != s_ * c_ || b1_.size() != s_ || w2_.size() != c_ * s_ || b2_.size() != c_) {
       throw ArgumentError("SqueezeExcite: weight sizes do not match channels/squeeze");
     }
+    fc1_ = DenseProduct(c_, s_, w1_, b1_, act_);
+    fc2_ = DenseProduct(s_, c_, w2_, b2_, gate_);
+    // The packed copies are all forward() reads.
+    for (auto* v : {&w1_, &b1_, &w2_, &b2_}) std::vector<float>().swap(*v);
   }
 
   Shape4 output_shape(const Shape4& in) const override {
@@ -43,16 +48,8 @@ class SqueezeExcite final : public Layer {
         for (std::size_t c = 0; c < c_; ++c) mean[c] += x[p * c_ + c];
       const float inv = 1.f / static_cast<float>(hw);
       for (auto& m : mean) m *= inv;
-      for (std::size_t j = 0; j < s_; ++j) {
-        float acc = b1_[j];
-        for (std::size_t c = 0; c < c_; ++c) acc += w1_[j * c_ + c] * mean[c];
-        hidden[j] = act_(acc);
-      }
-      for (std::size_t c = 0; c < c_; ++c) {
-        float acc = b2_[c];
-        for (std::size_t j = 0; j < s_; ++j) acc += w2_[c * s_ + j] * hidden[j];
-        scale[n * c_ + c] = gate_(acc);
-      }
+      fc1_.run(mean.data(), hidden.data(), 1);  // act(fc1(mean)), then gate(fc2(...)): packed GEMMs
+      fc2_.run(hidden.data(), scale.data() + n * c_, 1);
     }
     pool.parallel_for(s.n * hw, [&](std::size_t b, std::size_t e) {
       for (std::size_t p = b; p < e; ++p) {
@@ -64,7 +61,7 @@ class SqueezeExcite final : public Layer {
     }, 8);
   }
 
-  std::size_t parameter_bytes() const override { return (w1_.size() + b1_.size() + w2_.size() + b2_.size()) * sizeof(float); }
+  std::size_t parameter_bytes() const override { return fc1_.parameter_bytes() + fc2_.parameter_bytes(); }
   std::string describe() const override {
     return "se " + std::to_string(c_) + "->" + std::to_string(s_) + " " + activation_name(act_.kind) + "/" + activation_name(gate_.kind);
   }
@@ -73,6 +70,7 @@ class SqueezeExcite final : public Layer {
   std::size_t c_, s_;
   std::vector<float> w1_, b1_, w2_, b2_;
   Activation act_, gate_;
+  DenseProduct fc1_, fc2_;
 };
 
 }  // namespace wastenet

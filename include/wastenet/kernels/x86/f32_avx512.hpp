@@ -109,7 +109,7 @@ WASTENET_AVX512 inline __mmask16 lanes_avx512(std::size_t n) {
 
 /// The activation with its kind fixed at compile time, so the GEMM epilogue is straight-line code
 /// and the accumulators stay in registers. `generic` defers to activate_avx512 (rare kinds).
-enum class EpilogueAct { identity, relu, relu6, silu, hardswish, sigmoid, generic };
+enum class EpilogueAct { identity, relu, relu6, silu, hardswish, hardsigmoid, sigmoid, generic };
 
 template <EpilogueAct A>
 WASTENET_AVX512 inline __m512 activate_fixed_avx512(__m512 x, const Activation& act) {
@@ -128,6 +128,10 @@ WASTENET_AVX512 inline __m512 activate_fixed_avx512(__m512 x, const Activation& 
         _mm512_min_ps(_mm512_max_ps(_mm512_add_ps(x, _mm512_set1_ps(3.f)), _mm512_setzero_ps()), _mm512_set1_ps(6.f)),
         _mm512_set1_ps(1.f / 6.f));
     return _mm512_mul_ps(x, g);
+  } else if constexpr (A == EpilogueAct::hardsigmoid) {
+    return _mm512_mul_ps(
+        _mm512_min_ps(_mm512_max_ps(_mm512_add_ps(x, _mm512_set1_ps(3.f)), _mm512_setzero_ps()), _mm512_set1_ps(6.f)),
+        _mm512_set1_ps(1.f / 6.f));
   } else if constexpr (A == EpilogueAct::sigmoid) {
     Activation a;
     a.kind = ActKind::sigmoid;
@@ -150,6 +154,14 @@ WASTENET_AVX512 inline void gemm_store_row_avx512(__m512 v0, __m512 v1, __m512 b
   }
   _mm512_mask_storeu_ps(c, m0, v0);
   _mm512_mask_storeu_ps(c + 16, m1, v1);
+}
+
+/// Activation, residual and masked store of one 16-lane vector that already holds the bias.
+template <EpilogueAct A>
+WASTENET_AVX512 inline void store_vec_avx512(__m512 v, __mmask16 m, const Activation& act, const float* res, float* c) {
+  v = activate_fixed_avx512<A>(v, act);
+  if (res) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, res));
+  _mm512_mask_storeu_ps(c, m, v);
 }
 
 /// One micro-tile: up to 6 rows x one 32-column panel, 12 named accumulators (arrays would be
@@ -229,8 +241,134 @@ WASTENET_AVX512 inline void f32_gemm_6x32_avx512(const float* a, float* c, std::
     case ActKind::relu6: return f32_gemm_rows_avx512<EpilogueAct::relu6>(a, c, r0, r1, K, N, packed, bias, act, residual);
     case ActKind::silu: return f32_gemm_rows_avx512<EpilogueAct::silu>(a, c, r0, r1, K, N, packed, bias, act, residual);
     case ActKind::hardswish: return f32_gemm_rows_avx512<EpilogueAct::hardswish>(a, c, r0, r1, K, N, packed, bias, act, residual);
+    case ActKind::hardsigmoid: return f32_gemm_rows_avx512<EpilogueAct::hardsigmoid>(a, c, r0, r1, K, N, packed, bias, act, residual);
     case ActKind::sigmoid: return f32_gemm_rows_avx512<EpilogueAct::sigmoid>(a, c, r0, r1, K, N, packed, bias, act, residual);
     default: return f32_gemm_rows_avx512<EpilogueAct::generic>(a, c, r0, r1, K, N, packed, bias, act, residual);
+  }
+}
+
+/// Input channels up to which f32_conv_direct_avx512 is used (the RGB stem).
+inline constexpr std::size_t avx512_direct_max_cin = 4;
+
+/// Packs PyTorch weights [oc][cin][kh][kw] for f32_conv_direct_avx512: [oc/16][kh][kw][cin][16].
+inline void pack_direct_weights_avx512(const float* w, std::size_t oc, std::size_t cin, std::size_t kh, std::size_t kw,
+                                       float* packed) {
+  const std::size_t taps = kh * kw * cin, blocks = (oc + 15) / 16;
+  for (std::size_t b = 0; b < blocks; ++b)
+    for (std::size_t ky = 0; ky < kh; ++ky)
+      for (std::size_t kx = 0; kx < kw; ++kx)
+        for (std::size_t ci = 0; ci < cin; ++ci)
+          for (std::size_t j = 0; j < 16; ++j) {
+            const std::size_t o = b * 16 + j, t = (ky * kw + kx) * cin + ci;
+            packed[(b * taps + t) * 16 + j] = o < oc ? w[((o * cin + ci) * kh + ky) * kw + kx] : 0.f;
+          }
+}
+
+/// f32_conv_direct_avx512's border: output pixels [px0, px1) of one row and one 16-channel block,
+/// one at a time, taps outside the image skipped.
+template <EpilogueAct A>
+WASTENET_AVX512 inline void f32_conv_direct_pixels_avx512(const ConvGeometry& g, const float* in_n, std::ptrdiff_t iy0,
+                                                          std::size_t px0, std::size_t px1, const float* wb, __m512 bv,
+                                                          __mmask16 m, const Activation& act, float* orow,
+                                                          const float* rrow) {
+  const std::size_t C = g.c, W = g.w, OC = g.oc, KH = g.kh, KW = g.kw;
+  const auto iH = static_cast<std::ptrdiff_t>(g.h), iW = static_cast<std::ptrdiff_t>(W);
+  for (std::size_t px = px0; px < px1; ++px) {
+    const std::ptrdiff_t ixf = static_cast<std::ptrdiff_t>(px * g.sw) - static_cast<std::ptrdiff_t>(g.pw);
+    __m512 acc = bv;
+    for (std::size_t ky = 0; ky < KH; ++ky) {
+      const std::ptrdiff_t iy = iy0 + static_cast<std::ptrdiff_t>(ky * g.dh);
+      if (iy < 0 || iy >= iH) continue;
+      for (std::size_t kx = 0; kx < KW; ++kx) {
+        const std::ptrdiff_t ix = ixf + static_cast<std::ptrdiff_t>(kx * g.dw);
+        if (ix < 0 || ix >= iW) continue;
+        const float* x = in_n + (static_cast<std::size_t>(iy) * W + static_cast<std::size_t>(ix)) * C;
+        for (std::size_t ci = 0; ci < C; ++ci) {
+          acc = _mm512_fmadd_ps(_mm512_set1_ps(x[ci]), _mm512_load_ps(wb + ((ky * KW + kx) * C + ci) * 16), acc);
+        }
+      }
+    }
+    store_vec_avx512<A>(acc, m, act, rrow ? rrow + px * OC : nullptr, orow + px * OC);
+  }
+}
+
+/// Direct convolution for few input channels (the stem): no im2col copy, 8 output pixels of one
+/// row at a time, each a broadcast of one input value times a 16-channel weight vector per tap.
+/// Blocks of 8 whose taps are all inside the image take the unchecked path.
+template <EpilogueAct A>
+WASTENET_AVX512 inline void f32_conv_direct_avx512(const ConvGeometry& g, const float* in, float* out, std::size_t row0,
+                                                   std::size_t row1, const float* packed, const float* bias,
+                                                   const Activation& act, const float* residual) {
+  const std::size_t C = g.c, H = g.h, W = g.w, OH = g.oh, OW = g.ow, OC = g.oc, KH = g.kh, KW = g.kw;
+  const std::size_t SH = g.sh, SW = g.sw, PH = g.ph, PW = g.pw, DH = g.dh, DW = g.dw;
+  const std::size_t taps = KH * KW * C, blocks = (OC + 15) / 16;
+  const auto iH = static_cast<std::ptrdiff_t>(H), iW = static_cast<std::ptrdiff_t>(W);
+  for (std::size_t row = row0; row < row1; ++row) {
+    const std::size_t n = row / OH, oy = row % OH;
+    const std::ptrdiff_t iy0 = static_cast<std::ptrdiff_t>(oy * SH) - static_cast<std::ptrdiff_t>(PH);
+    const float* in_n = in + n * H * W * C;
+    for (std::size_t b = 0; b < blocks; ++b) {
+      const __mmask16 m = lanes_avx512(OC - b * 16);
+      const __m512 bv = _mm512_maskz_loadu_ps(m, bias + b * 16);
+      const float* wb = packed + b * taps * 16;
+      float* orow = out + (row * OW) * OC + b * 16;
+      const float* rrow = residual ? residual + (row * OW) * OC + b * 16 : nullptr;
+      // Left border pixel by pixel, then blocks of 8 while all their taps are inside, then the rest.
+      const std::size_t ox_lo = std::min(OW, (PW + SW - 1) / SW);
+      f32_conv_direct_pixels_avx512<A>(g, in_n, iy0, 0, ox_lo, wb, bv, m, act, orow, rrow);
+      std::size_t ox = ox_lo;
+      for (; ox + 8 <= OW; ox += 8) {
+        const std::ptrdiff_t ix_first = static_cast<std::ptrdiff_t>(ox * SW) - static_cast<std::ptrdiff_t>(PW);
+        const std::ptrdiff_t ix_last = ix_first + static_cast<std::ptrdiff_t>(7 * SW + (KW - 1) * DW);
+        if (ix_first < 0 || ix_last >= iW) break;  // the rest of the row goes pixel by pixel
+        __m512 a0 = bv, a1 = bv, a2 = bv, a3 = bv, a4 = bv, a5 = bv, a6 = bv, a7 = bv;
+        for (std::size_t ky = 0; ky < KH; ++ky) {
+          const std::ptrdiff_t iy = iy0 + static_cast<std::ptrdiff_t>(ky * DH);
+          if (iy < 0 || iy >= iH) continue;
+          const float* ip = in_n + (static_cast<std::size_t>(iy) * W + static_cast<std::size_t>(ix_first)) * C;
+          for (std::size_t kx = 0; kx < KW; ++kx) {
+            for (std::size_t ci = 0; ci < C; ++ci) {
+              const __m512 w = _mm512_load_ps(wb + ((ky * KW + kx) * C + ci) * 16);
+              const float* x = ip + kx * DW * C + ci;
+              const std::size_t step = SW * C;
+              a0 = _mm512_fmadd_ps(_mm512_set1_ps(x[0]), w, a0);
+              a1 = _mm512_fmadd_ps(_mm512_set1_ps(x[step]), w, a1);
+              a2 = _mm512_fmadd_ps(_mm512_set1_ps(x[2 * step]), w, a2);
+              a3 = _mm512_fmadd_ps(_mm512_set1_ps(x[3 * step]), w, a3);
+              a4 = _mm512_fmadd_ps(_mm512_set1_ps(x[4 * step]), w, a4);
+              a5 = _mm512_fmadd_ps(_mm512_set1_ps(x[5 * step]), w, a5);
+              a6 = _mm512_fmadd_ps(_mm512_set1_ps(x[6 * step]), w, a6);
+              a7 = _mm512_fmadd_ps(_mm512_set1_ps(x[7 * step]), w, a7);
+            }
+          }
+        }
+        float* o = orow + ox * OC;
+        const float* r = rrow ? rrow + ox * OC : nullptr;
+        store_vec_avx512<A>(a0, m, act, r, o);
+        store_vec_avx512<A>(a1, m, act, r ? r + OC : nullptr, o + OC);
+        store_vec_avx512<A>(a2, m, act, r ? r + 2 * OC : nullptr, o + 2 * OC);
+        store_vec_avx512<A>(a3, m, act, r ? r + 3 * OC : nullptr, o + 3 * OC);
+        store_vec_avx512<A>(a4, m, act, r ? r + 4 * OC : nullptr, o + 4 * OC);
+        store_vec_avx512<A>(a5, m, act, r ? r + 5 * OC : nullptr, o + 5 * OC);
+        store_vec_avx512<A>(a6, m, act, r ? r + 6 * OC : nullptr, o + 6 * OC);
+        store_vec_avx512<A>(a7, m, act, r ? r + 7 * OC : nullptr, o + 7 * OC);
+      }
+      f32_conv_direct_pixels_avx512<A>(g, in_n, iy0, ox, OW, wb, bv, m, act, orow, rrow);
+    }
+  }
+}
+
+/// Dispatches f32_conv_direct_avx512 on the activation.
+WASTENET_AVX512 inline void f32_conv_direct_any_avx512(const ConvGeometry& g, const float* in, float* out,
+                                                       std::size_t row0, std::size_t row1, const float* packed,
+                                                       const float* bias, const Activation& act, const float* residual) {
+  switch (act.kind) {
+    case ActKind::identity: return f32_conv_direct_avx512<EpilogueAct::identity>(g, in, out, row0, row1, packed, bias, act, residual);
+    case ActKind::relu: return f32_conv_direct_avx512<EpilogueAct::relu>(g, in, out, row0, row1, packed, bias, act, residual);
+    case ActKind::relu6: return f32_conv_direct_avx512<EpilogueAct::relu6>(g, in, out, row0, row1, packed, bias, act, residual);
+    case ActKind::silu: return f32_conv_direct_avx512<EpilogueAct::silu>(g, in, out, row0, row1, packed, bias, act, residual);
+    case ActKind::hardswish: return f32_conv_direct_avx512<EpilogueAct::hardswish>(g, in, out, row0, row1, packed, bias, act, residual);
+    default: return f32_conv_direct_avx512<EpilogueAct::generic>(g, in, out, row0, row1, packed, bias, act, residual);
   }
 }
 

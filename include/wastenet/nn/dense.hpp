@@ -1,0 +1,58 @@
+// wastenet/nn/dense.hpp - a dense product y[m] = act(x[m] W + b) for few rows m, the kernel behind
+// the classifier's Linear layers and the squeeze-and-excitation FCs. Weights are packed once for the
+// kernel path chosen at creation: the AVX-512 GEMM's 32-column panels, or [K][N] for the portable
+// Eigen GEMM.
+#pragma once
+
+#include <cstddef>
+#include <vector>
+
+#include "wastenet/kernels/dispatch.hpp"
+#include "wastenet/kernels/portable.hpp"
+#include "wastenet/kernels/x86/f32_avx512.hpp"
+#include "wastenet/nn/activation.hpp"
+#include "wastenet/tensor.hpp"
+
+namespace wastenet {
+
+class DenseProduct {
+ public:
+  DenseProduct() = default;
+  /// `w_out_in` in PyTorch's layout [N][K]; `bias` [N].
+  DenseProduct(std::size_t K, std::size_t N, const std::vector<float>& w_out_in, std::vector<float> bias, Activation act)
+      : K_(K), N_(N), bias_(std::move(bias)), act_(act), path_(kernel_path()) {
+    std::vector<float> kn(K * N);
+    for (std::size_t n = 0; n < N; ++n)
+      for (std::size_t k = 0; k < K; ++k) kn[k * N + n] = w_out_in[n * K + k];
+#if WASTENET_X86_KERNELS
+    if (path_ == KernelPath::avx512) {
+      packed_.assign((N + kernels::avx512_gemm_nr - 1) / kernels::avx512_gemm_nr * kernels::avx512_gemm_nr * K, 0.f);
+      kernels::pack_gemm_weights_avx512(kn.data(), K, N, packed_.data());
+      return;
+    }
+#endif
+    packed_.assign(kn.begin(), kn.end());
+  }
+
+  /// y[rows][N] = act(x[rows][K] W + b).
+  void run(const float* x, float* y, std::size_t rows) const {
+#if WASTENET_X86_KERNELS
+    if (path_ == KernelPath::avx512) {
+      kernels::f32_gemm_6x32_avx512(x, y, 0, rows, K_, N_, packed_.data(), bias_.data(), act_, nullptr);
+      return;
+    }
+#endif
+    kernels::f32_gemm_epilogue_eigen(x, y, 0, rows, K_, N_, packed_.data(), bias_.data(), act_, nullptr);
+  }
+
+  std::size_t parameter_bytes() const noexcept { return (packed_.size() + bias_.size()) * sizeof(float); }
+
+ private:
+  std::size_t K_ = 0, N_ = 0;
+  std::vector<float, AlignedAllocator<float>> packed_;
+  std::vector<float> bias_;
+  Activation act_;
+  KernelPath path_ = KernelPath::portable;
+};
+
+}  // namespace wastenet
