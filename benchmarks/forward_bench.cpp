@@ -119,11 +119,4 @@ int run(int argc, char** argv) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "wastenet-bench-forward: %s\n", e.what());
-    return 1;
-  }
-}
+int main(int argc, char** argv) { return wastenet::cli::run_tool("wastenet-bench-forward", argc, argv, run); }

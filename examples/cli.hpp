@@ -2,7 +2,9 @@
 // the option and what is wrong, and the one-line error/exit convention.
 #pragma once
 
+#include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <map>
 #include <set>
 #include <string>
@@ -77,6 +79,18 @@ inline Args parse(int argc, const char* const* argv, const std::set<std::string>
     }
   }
   return a;
+}
+
+/// The tools' main(): runs `run`, and turns any exception into one line "<tool>: <what>" on stderr
+/// and exit status 1.
+template <class Run>
+int run_tool(const char* tool, int argc, char** argv, Run run) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s: %s\n", tool, e.what());
+    return 1;
+  }
 }
 
 }  // namespace wastenet::cli

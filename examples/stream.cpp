@@ -234,11 +234,4 @@ int run(int argc, char** argv) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "wastenet-stream: %s\n", e.what());
-    return 1;
-  }
-}
+int main(int argc, char** argv) { return wastenet::cli::run_tool("wastenet-stream", argc, argv, run); }

@@ -8,24 +8,14 @@
 #include <sstream>
 #include <string>
 #include <vector>
-#include <sys/wait.h>
 
 #include "test_util.hpp"
 
 namespace {
 
-struct Result {
-  int status;
-  std::string out, err;
-};
+using Result = wastenet::test::CommandResult;
 
-Result run(const std::string& args) {
-  const std::string out = std::string(WASTENET_TEST_DATA) + "/stream_out.txt", err = std::string(WASTENET_TEST_DATA) + "/stream_err.txt";
-  const std::string cmd = std::string(WASTENET_STREAM) + " " + args + " >" + out + " 2>" + err + " </dev/null";
-  const int rc = std::system(cmd.c_str());
-  const auto o = wastenet::test::read_bytes(out), e = wastenet::test::read_bytes(err);
-  return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, std::string(o.begin(), o.end()), std::string(e.begin(), e.end())};
-}
+Result run(const std::string& args) { return wastenet::test::run_command(WASTENET_STREAM, args, "stream"); }
 
 std::vector<std::string> lines_starting(const std::string& text, const std::string& prefix) {
   std::vector<std::string> out;

@@ -1,6 +1,7 @@
 // Helpers shared by the tests: where the generated references are, reading raw files.
 #pragma once
 
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -8,6 +9,7 @@
 #include <vector>
 
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 namespace wastenet::test {
 
@@ -44,6 +46,23 @@ inline std::vector<std::string> read_lines(const std::string& path) {
     if (!l.empty()) lines.push_back(l);
   }
   return lines;
+}
+
+/// Exit status and captured output of a command line.
+struct CommandResult {
+  int status;
+  std::string out, err;
+};
+
+/// Runs `binary args` with stdin closed, capturing stdout and stderr through files named after `tag`
+/// in the test data folder.
+inline CommandResult run_command(const std::string& binary, const std::string& args, const std::string& tag) {
+  const std::string out = std::string(WASTENET_TEST_DATA) + "/" + tag + "_out.txt";
+  const std::string err = std::string(WASTENET_TEST_DATA) + "/" + tag + "_err.txt";
+  const std::string cmd = binary + " " + args + " >" + out + " 2>" + err + " </dev/null";
+  const int rc = std::system(cmd.c_str());
+  const auto o = read_bytes(out), e = read_bytes(err);
+  return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, std::string(o.begin(), o.end()), std::string(e.begin(), e.end())};
 }
 
 }  // namespace wastenet::test

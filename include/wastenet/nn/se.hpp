@@ -19,17 +19,14 @@ namespace wastenet {
 class SqueezeExcite final : public Layer {
  public:
   /// fc1_w [squeeze][channels], fc2_w [channels][squeeze] (PyTorch's conv weights, 1x1 dropped).
-  SqueezeExcite(std::size_t channels, std::size_t squeeze, std::vector<float> fc1_w, std::vector<float> fc1_b,
-                std::vector<float> fc2_w, std::vector<float> fc2_b, Activation act, Activation gate)
-      : c_(channels), s_(squeeze), w1_(std::move(fc1_w)), b1_(std::move(fc1_b)), w2_(std::move(fc2_w)),
-        b2_(std::move(fc2_b)), act_(act), gate_(gate) {
-    if (w1_.size() != s_ * c_ || b1_.size() != s_ || w2_.size() != c_ * s_ || b2_.size() != c_) {
+  SqueezeExcite(std::size_t channels, std::size_t squeeze, const std::vector<float>& fc1_w, std::vector<float> fc1_b,
+                const std::vector<float>& fc2_w, std::vector<float> fc2_b, Activation act, Activation gate)
+      : c_(channels), s_(squeeze), act_(act), gate_(gate) {
+    if (fc1_w.size() != s_ * c_ || fc1_b.size() != s_ || fc2_w.size() != c_ * s_ || fc2_b.size() != c_) {
       throw ArgumentError("SqueezeExcite: weight sizes do not match channels/squeeze");
     }
-    fc1_ = DenseProduct(c_, s_, w1_, b1_, act_);
-    fc2_ = DenseProduct(s_, c_, w2_, b2_, gate_);
-    // The packed copies are all forward() reads.
-    for (auto* v : {&w1_, &b1_, &w2_, &b2_}) std::vector<float>().swap(*v);
+    fc1_ = DenseProduct(c_, s_, fc1_w, std::move(fc1_b), act_);
+    fc2_ = DenseProduct(s_, c_, fc2_w, std::move(fc2_b), gate_);
   }
 
   Shape4 output_shape(const Shape4& in) const override {
@@ -68,7 +65,6 @@ class SqueezeExcite final : public Layer {
 
  private:
   std::size_t c_, s_;
-  std::vector<float> w1_, b1_, w2_, b2_;
   Activation act_, gate_;
   DenseProduct fc1_, fc2_;
 };
