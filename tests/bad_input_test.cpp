@@ -119,7 +119,7 @@ class ModelFileErrors : public ::testing::Test {
     src_ = ref_dir() + "/mobilenet_v3_small_168.safetensors";
     ASSERT_TRUE(wastenet::test::exists(src_)) << "reference missing: " << src_;
     auto f = wastenet::SafetensorsFile::open(src_);
-    for (const auto& t : f.tensors()) blobs_.push_back({t.name, t.dtype, t.shape, std::vector<unsigned char>(t.data, t.data + t.bytes)});
+    for (const auto& t : f.tensors()) blobs_.push_back({t.name, t.dtype, t.shape, f.raw_bytes(t)});
     meta_ = f.metadata();
   }
   std::string write(const std::string& name) {
@@ -188,6 +188,29 @@ TEST_F(ModelFileErrors, BadMetadataValues) {
   meta_["std"] = "0.2,zero,0.2";
   p = write("std.safetensors");
   expect_error<wastenet::ModelError>([&] { wastenet::load_model(p); }, p, "'zero'");
+}
+
+TEST_F(ModelFileErrors, FileTruncatedAfterItsHeaderWasRead) {
+  // open() reads only the header; tensor data is read while the layers are built.
+  const auto p = write("truncated_later.safetensors");
+  const auto file = wastenet::SafetensorsFile::open(p);
+  auto bytes = wastenet::test::read_bytes(p);
+  bytes.resize(bytes.size() - 100);
+  wastenet::test::write_bytes(p, bytes);
+  expect_error<wastenet::FileError>([&] { wastenet::load_model(file); }, p, "changed size");
+}
+
+TEST_F(ModelFileErrors, StreamedAndInMemoryFilesGiveTheSameTensors) {
+  const auto streamed = wastenet::SafetensorsFile::open(src_);
+  const auto in_memory = wastenet::SafetensorsFile::from_bytes(wastenet::test::read_bytes(src_), src_);
+  ASSERT_TRUE(streamed.streamed());
+  ASSERT_FALSE(in_memory.streamed());
+  ASSERT_EQ(streamed.tensors().size(), in_memory.tensors().size());
+  EXPECT_EQ(streamed.file_size(), in_memory.file_size());
+  for (std::size_t i = 0; i < streamed.tensors().size(); ++i) {
+    EXPECT_EQ(streamed.raw_bytes(streamed.tensors()[i]), in_memory.raw_bytes(in_memory.tensors()[i]))
+        << streamed.tensors()[i].name;
+  }
 }
 
 TEST(Images, ZeroSizeAndUnreadable) {

@@ -68,7 +68,7 @@ struct TensorRecord {
   std::size_t count = 0;        // number of elements
   std::size_t offset = 0;       // into the data section
   std::size_t bytes = 0;
-  const unsigned char* data = nullptr;
+  const unsigned char* data = nullptr;  // null when the file is streamed: use to_float()
 
   std::string shape_string() const {
     std::string s = "[";
@@ -85,10 +85,13 @@ struct SafetensorsLimits {
   std::size_t max_rank = 8;
 };
 
-/// A parsed safetensors file. Holds the file's bytes once; tensors are views into them.
+/// A parsed safetensors file: its header, and its tensors either read from disk on demand (open) or
+/// as views into bytes held in memory (from_bytes).
 class SafetensorsFile {
  public:
-  /// Reads and validates `path`. Throws FileError (cannot read) or FormatError (malformed).
+  /// Validates `path` and reads its header. Tensor data stays on disk and is read one tensor at a
+  /// time by to_float(), so loading a model never holds the whole file in memory beside the packed
+  /// weights. Throws FileError (cannot read) or FormatError (malformed).
   static SafetensorsFile open(const std::string& path, const SafetensorsLimits& limits = {}) {
     std::ifstream in(path, std::ios::binary);
     if (!in) throw FileError(path + ": cannot open file");
@@ -101,11 +104,28 @@ class SafetensorsFile {
                         std::to_string(limits.max_file_bytes));
     }
     in.seekg(0, std::ios::beg);
-    std::vector<unsigned char> bytes(size);
-    if (size && !in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(size))) {
+    // The 8-byte length, then the header it announces (checked against the limits before reading).
+    std::vector<unsigned char> head(std::min<std::size_t>(size, 8));
+    if (!head.empty() && !in.read(reinterpret_cast<char*>(head.data()), static_cast<std::streamsize>(head.size()))) {
       throw FileError(path + ": read error");
     }
-    return from_bytes(std::move(bytes), path, limits);
+    if (size >= 8) {
+      std::uint64_t n = 0;
+      for (int i = 7; i >= 0; --i) n = (n << 8) | head[static_cast<std::size_t>(i)];
+      if (n <= size - 8 && n <= limits.max_header_bytes) {
+        head.resize(8 + static_cast<std::size_t>(n));
+        if (n && !in.read(reinterpret_cast<char*>(head.data() + 8), static_cast<std::streamsize>(n))) {
+          throw FileError(path + ": read error");
+        }
+      }
+    }
+    SafetensorsFile f;
+    f.path_ = path;
+    f.bytes_ = std::move(head);
+    f.file_size_ = size;
+    f.streamed_ = true;
+    f.parse(limits);
+    return f;
   }
 
   /// Parses bytes already in memory; `name` is used in error messages.
@@ -114,6 +134,7 @@ class SafetensorsFile {
     SafetensorsFile f;
     f.path_ = name;
     f.bytes_ = std::move(bytes);
+    f.file_size_ = f.bytes_.size();
     f.parse(limits);
     return f;
   }
@@ -122,6 +143,9 @@ class SafetensorsFile {
   SafetensorsFile& operator=(SafetensorsFile&& other) noexcept {
     path_ = std::move(other.path_);
     bytes_ = std::move(other.bytes_);  // moving a vector keeps its buffer: views stay valid
+    file_size_ = other.file_size_;
+    data_begin_ = other.data_begin_;
+    streamed_ = other.streamed_;
     tensors_ = std::move(other.tensors_);
     index_ = std::move(other.index_);
     metadata_ = std::move(other.metadata_);
@@ -131,7 +155,9 @@ class SafetensorsFile {
   SafetensorsFile& operator=(const SafetensorsFile&) = delete;
 
   const std::string& path() const noexcept { return path_; }
-  std::size_t file_size() const noexcept { return bytes_.size(); }
+  std::size_t file_size() const noexcept { return file_size_; }
+  /// True when tensor data is read from disk on demand (open()), false when held in memory.
+  bool streamed() const noexcept { return streamed_; }
   const std::vector<TensorRecord>& tensors() const noexcept { return tensors_; }
   const std::map<std::string, std::string>& metadata() const noexcept { return metadata_; }
 
@@ -152,10 +178,21 @@ class SafetensorsFile {
     return *t;
   }
 
+  /// A tensor's raw little-endian bytes, whatever its dtype.
+  std::vector<unsigned char> raw_bytes(const TensorRecord& t) const {
+    if (t.data || !t.bytes) return std::vector<unsigned char>(t.data, t.data + t.bytes);
+    return read_range(data_begin_ + t.offset, t.bytes);
+  }
+
   /// The values of a floating-point tensor as float32.
   std::vector<float> to_float(const TensorRecord& t) const {
     std::vector<float> out(t.count);
+    std::vector<unsigned char> staged;  // this tensor's bytes when they are still on disk
     const unsigned char* p = t.data;
+    if (!p && t.bytes) {
+      staged = read_range(data_begin_ + t.offset, t.bytes);
+      p = staged.data();
+    }
     switch (t.dtype) {
       case DType::f32:
         if (t.count) std::memcpy(out.data(), p, t.count * 4);
@@ -182,6 +219,23 @@ class SafetensorsFile {
 
  private:
   SafetensorsFile() = default;
+
+  // Reads bytes [offset, offset + count) of the file; the file must still be what open() checked.
+  std::vector<unsigned char> read_range(std::size_t offset, std::size_t count) const {
+    std::ifstream in(path_, std::ios::binary);
+    if (!in) throw FileError(path_ + ": cannot reopen file to read tensor data");
+    in.seekg(0, std::ios::end);
+    const std::streamoff end = in.tellg();
+    if (end < 0 || static_cast<std::size_t>(end) != file_size_) {
+      throw FileError(path_ + ": file changed size while it was being loaded");
+    }
+    std::vector<unsigned char> out(count);
+    in.seekg(static_cast<std::streamoff>(offset), std::ios::beg);
+    if (!in.read(reinterpret_cast<char*>(out.data()), static_cast<std::streamsize>(count))) {
+      throw FileError(path_ + ": read error");
+    }
+    return out;
+  }
 
   static std::uint16_t load_u16(const unsigned char* p) noexcept {
     return static_cast<std::uint16_t>(p[0] | (p[1] << 8));
@@ -212,14 +266,14 @@ class SafetensorsFile {
   }
 
   void parse(const SafetensorsLimits& limits) {
-    if (bytes_.size() < 8) {
-      fail("not a safetensors file: " + std::to_string(bytes_.size()) + " bytes, fewer than the 8-byte header length");
+    if (file_size_ < 8) {
+      fail("not a safetensors file: " + std::to_string(file_size_) + " bytes, fewer than the 8-byte header length");
     }
     std::uint64_t n = 0;
     for (int i = 7; i >= 0; --i) n = (n << 8) | bytes_[static_cast<std::size_t>(i)];
-    if (n > bytes_.size() - 8) {
+    if (n > file_size_ - 8) {
       fail("header length " + std::to_string(n) + " runs past the end of the file (" +
-           std::to_string(bytes_.size()) + " bytes)");
+           std::to_string(file_size_) + " bytes)");
     }
     if (n > limits.max_header_bytes) {
       fail("header length " + std::to_string(n) + " is above the limit of " + std::to_string(limits.max_header_bytes));
@@ -231,7 +285,8 @@ class SafetensorsFile {
     if (!header.is_object()) fail("header is not a JSON object");
 
     const std::size_t data_begin = 8 + static_cast<std::size_t>(n);
-    const std::size_t data_size = bytes_.size() - data_begin;
+    const std::size_t data_size = file_size_ - data_begin;
+    data_begin_ = data_begin;
     if (header.size() > limits.max_tensors + 1) {
       fail("header lists " + std::to_string(header.size()) + " entries, above the limit of " +
            std::to_string(limits.max_tensors));
@@ -294,7 +349,7 @@ class SafetensorsFile {
       t.count = count;
       t.offset = begin;
       t.bytes = end - begin;
-      t.data = bytes_.data() + data_begin + begin;
+      t.data = streamed_ ? nullptr : bytes_.data() + data_begin + begin;
       tensors_.push_back(std::move(t));
     }
     // Byte ranges must not overlap (empty tensors overlap nothing).
@@ -313,7 +368,10 @@ class SafetensorsFile {
   }
 
   std::string path_;
-  std::vector<unsigned char> bytes_;
+  std::vector<unsigned char> bytes_;  // the whole file (from_bytes) or its length and header (open)
+  std::size_t file_size_ = 0;
+  std::size_t data_begin_ = 0;
+  bool streamed_ = false;
   std::vector<TensorRecord> tensors_;
   std::map<std::string, std::size_t> index_;
   std::map<std::string, std::string> metadata_;

@@ -39,6 +39,14 @@ inline std::size_t default_input_size(const std::string& arch) {
   return 224;
 }
 
+/// The largest input size a model file of `arch` may ask for: twice torchvision's default.
+inline std::size_t max_input_size(const std::string& arch) { return 2 * default_input_size(arch); }
+
+/// A model file can make the library allocate at most this many times its size: while loading, and
+/// while the loaded model classifies one image at the largest input size the file may ask for
+/// (measured for every architecture, in float32 and float16, by tests/allocation_limit_test.cpp).
+inline constexpr double max_allocation_factor = 12.0;
+
 /// What a model file says about how to feed it, plus what the architecture implies.
 struct ModelInfo {
   std::string path;
@@ -145,8 +153,13 @@ inline Model load_model(const SafetensorsFile& file, const LoadOptions& options 
   }
   if (auto it = info.metadata.find("input_size"); it != info.metadata.end()) {
     const std::string& t = it->second;
-    if (t.empty() || t.size() > 5 || t.find_first_not_of("0123456789") != std::string::npos || std::stoul(t) < 32) {
-      throw ModelError(file.path() + ": metadata 'input_size' must be an integer from 32 to 99999, got '" + t + "'");
+    // The workspace grows with the square of the input size, so a file may not ask for more than
+    // max_input_size(arch): the allocation a model can cause stays proportional to its weights.
+    const std::size_t most = max_input_size(info.arch);
+    if (t.empty() || t.size() > 5 || t.find_first_not_of("0123456789") != std::string::npos || std::stoul(t) < 32 ||
+        std::stoul(t) > most) {
+      throw ModelError(file.path() + ": metadata 'input_size' must be an integer from 32 to " + std::to_string(most) +
+                       " (twice " + info.arch + "'s default), got '" + t + "'");
     }
     info.input_size = std::stoul(t);
   }
