@@ -49,3 +49,7 @@ wastenet_add_test(concurrency_test SOURCES concurrency_test.cpp LABELS reference
 wastenet_add_test(allocation_limit_test SOURCES allocation_limit_test.cpp LABELS references)
 target_link_options(allocation_limit_test PRIVATE
   "LINKER:--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=aligned_alloc,--wrap=posix_memalign,--wrap=free")
+# The augmentation toolkit against OpenCV (a test-only dependency).
+find_package(OpenCV REQUIRED COMPONENTS core imgproc)
+wastenet_add_test(augment_test SOURCES augment_test.cpp LIBS opencv_core opencv_imgproc)
+target_include_directories(augment_test SYSTEM PRIVATE ${OpenCV_INCLUDE_DIRS})

@@ -2,6 +2,7 @@
 // vote.hpp needs only the standard library, augment/ needs no model code.
 #pragma once
 
+#include "wastenet/augment.hpp"
 #include "wastenet/classifier.hpp"
 #include "wastenet/error.hpp"
 #include "wastenet/half.hpp"

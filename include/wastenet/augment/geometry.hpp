@@ -1,0 +1,496 @@
+// wastenet/augment/geometry.hpp - flips, crops, resizing and affine warps (rotate, translate, zoom).
+//
+// Warps follow OpenCV's warpAffine arithmetic exactly: source coordinates in fixed point with 1/32
+// pixel steps, bilinear weights that sum to 2^15, the same rounding. So a rotation here and
+// cv::warpAffine with the same inverse map give the same uint8 pixels, and the geometry conventions
+// are Keras' (RandomRotation, RandomTranslation, RandomZoom) and torchvision's (RandomResizedCrop).
+// Coordinates: x to the right, y down, pixel centres at integers, the image centre at
+// ((width - 1) / 2, (height - 1) / 2).
+//
+// Standard library only (plus wastenet/image.hpp and error.hpp): needs no model code.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "wastenet/augment/random.hpp"
+#include "wastenet/error.hpp"
+#include "wastenet/image.hpp"
+
+namespace wastenet::augment {
+
+/// How pixels outside the source image are filled (Keras' fill_mode; OpenCV's border types).
+enum class Fill {
+  constant,  // a fixed value (OpenCV BORDER_CONSTANT)
+  reflect,   // d c b a | a b c d | d c b a (OpenCV BORDER_REFLECT)
+  nearest,   // a a a a | a b c d | d d d d (OpenCV BORDER_REPLICATE)
+  wrap,      // a b c d | a b c d | a b c d (OpenCV BORDER_WRAP)
+};
+
+enum class Interpolation { nearest, bilinear };
+
+/// Options shared by the warps.
+struct WarpOptions {
+  Interpolation interpolation = Interpolation::bilinear;
+  Fill fill = Fill::constant;
+  double fill_value = 0.0;  // for Fill::constant, in the image's units (0..255 for uint8)
+};
+
+/// An affine map from output pixel (x, y) to source position: (m[0] x + m[1] y + m[2], m[3] x + m[4] y + m[5]).
+struct AffineMap {
+  double m[6] = {1, 0, 0, 0, 1, 0};
+};
+
+namespace detail {
+
+inline void require(bool ok, const std::string& what) {
+  if (!ok) throw ArgumentError(what);
+}
+
+template <class T>
+void require_image(const Image<T>& img, const char* op) {
+  require(!img.empty(), std::string(op) + ": the image is empty");
+}
+
+// Index of source column/row p (any integer) under a fill mode; -1 means "use the fill value".
+inline int border_index(int p, int len, Fill fill) {
+  if (p >= 0 && p < len) return p;
+  switch (fill) {
+    case Fill::constant:
+      return -1;
+    case Fill::nearest:
+      return p < 0 ? 0 : len - 1;
+    case Fill::wrap: {
+      const int q = p % len;
+      return q < 0 ? q + len : q;
+    }
+    case Fill::reflect: {
+      if (len == 1) return 0;
+      const int period = 2 * len;
+      int q = p % period;
+      if (q < 0) q += period;
+      return q < len ? q : period - 1 - q;
+    }
+  }
+  return -1;
+}
+
+// Floor division by 2^s for negative values too (what an arithmetic right shift does).
+constexpr std::int64_t floor_shift(std::int64_t v, int s) noexcept {
+  return v >= 0 ? (v >> s) : -((-v - 1) >> s) - 1;
+}
+
+template <class T>
+T saturate(double v) {
+  if constexpr (std::is_same_v<T, std::uint8_t>) {
+    const double r = std::nearbyint(v);
+    return static_cast<std::uint8_t>(r < 0 ? 0 : (r > 255 ? 255 : r));
+  } else {
+    return static_cast<T>(v);
+  }
+}
+
+constexpr int kInterBits = 5;  // 1/32 pixel steps, as OpenCV
+constexpr int kTab = 1 << kInterBits;
+constexpr int kAbBits = 10;
+constexpr double kAbScale = 1 << kAbBits;
+
+inline std::int64_t fixed(double v) {
+  // OpenCV's saturate_cast<int>(double): round half to even, clamped to int.
+  if (!(v > -2147483648.0)) return INT32_MIN;
+  if (!(v < 2147483647.0)) return INT32_MAX;
+  return static_cast<std::int64_t>(std::nearbyint(v));
+}
+
+inline int clamp_short(std::int64_t v) { return static_cast<int>(std::clamp<std::int64_t>(v, -32768, 32767)); }
+
+}  // namespace detail
+
+/// Warps `src` into a width x height image: each output pixel samples the source at map(x, y).
+template <class T>
+Image<T> warp_affine(const Image<T>& src, const AffineMap& map, int width, int height, const WarpOptions& options = {}) {
+  detail::require_image(src, "warp_affine");
+  detail::require(width > 0 && height > 0, "warp_affine: output size must be positive, got " + std::to_string(width) +
+                                               "x" + std::to_string(height));
+  for (double v : map.m) detail::require(std::isfinite(v), "warp_affine: the map has a non-finite coefficient");
+  const int cn = src.channels(), sw = src.width(), sh = src.height();
+  Image<T> dst(width, height, cn);
+  const T fill = detail::saturate<T>(options.fill_value);
+  const bool bilinear = options.interpolation == Interpolation::bilinear;
+  const std::int64_t round_delta = bilinear ? (1 << (detail::kAbBits - detail::kInterBits - 1)) : (1 << (detail::kAbBits - 1));
+  std::vector<std::int64_t> adelta(static_cast<std::size_t>(width)), bdelta(static_cast<std::size_t>(width));
+  for (int x = 0; x < width; ++x) {
+    adelta[static_cast<std::size_t>(x)] = detail::fixed(map.m[0] * x * detail::kAbScale);
+    bdelta[static_cast<std::size_t>(x)] = detail::fixed(map.m[3] * x * detail::kAbScale);
+  }
+  const std::size_t stride = src.row_stride();
+  const T* s = src.data();
+  for (int y = 0; y < height; ++y) {
+    const std::int64_t x0 = detail::fixed((map.m[1] * y + map.m[2]) * detail::kAbScale) + round_delta;
+    const std::int64_t y0 = detail::fixed((map.m[4] * y + map.m[5]) * detail::kAbScale) + round_delta;
+    T* d = dst.row(y);
+    for (int x = 0; x < width; ++x, d += cn) {
+      const std::int64_t X = x0 + adelta[static_cast<std::size_t>(x)];
+      const std::int64_t Y = y0 + bdelta[static_cast<std::size_t>(x)];
+      if (!bilinear) {
+        const int sx = detail::clamp_short(detail::floor_shift(X, detail::kAbBits));
+        const int sy = detail::clamp_short(detail::floor_shift(Y, detail::kAbBits));
+        const int bx = detail::border_index(sx, sw, options.fill), by = detail::border_index(sy, sh, options.fill);
+        if (bx < 0 || by < 0) {
+          for (int c = 0; c < cn; ++c) d[c] = fill;
+        } else {
+          const T* p = s + static_cast<std::size_t>(by) * stride + static_cast<std::size_t>(bx) * cn;
+          for (int c = 0; c < cn; ++c) d[c] = p[c];
+        }
+        continue;
+      }
+      const std::int64_t Xf = detail::floor_shift(X, detail::kAbBits - detail::kInterBits);
+      const std::int64_t Yf = detail::floor_shift(Y, detail::kAbBits - detail::kInterBits);
+      const int sx = detail::clamp_short(detail::floor_shift(Xf, detail::kInterBits));
+      const int sy = detail::clamp_short(detail::floor_shift(Yf, detail::kInterBits));
+      const int fx = static_cast<int>(Xf & (detail::kTab - 1)), fy = static_cast<int>(Yf & (detail::kTab - 1));
+      // Weights in 1/2^15: the products of (32 - f, f) scaled by 32, exact and summing to 32768.
+      const int w00 = (detail::kTab - fx) * (detail::kTab - fy) * 32, w01 = fx * (detail::kTab - fy) * 32;
+      const int w10 = (detail::kTab - fx) * fy * 32, w11 = fx * fy * 32;
+      const T* p00;
+      const T* p01;
+      const T* p10;
+      const T* p11;
+      if (static_cast<unsigned>(sx) < static_cast<unsigned>(sw - 1) && static_cast<unsigned>(sy) < static_cast<unsigned>(sh - 1)) {
+        p00 = s + static_cast<std::size_t>(sy) * stride + static_cast<std::size_t>(sx) * cn;
+        p01 = p00 + cn;
+        p10 = p00 + stride;
+        p11 = p10 + cn;
+      } else {
+        if (options.fill == Fill::constant && (sx >= sw || sx + 1 < 0 || sy >= sh || sy + 1 < 0)) {
+          for (int c = 0; c < cn; ++c) d[c] = fill;
+          continue;
+        }
+        const int ax = detail::border_index(sx, sw, options.fill), bx = detail::border_index(sx + 1, sw, options.fill);
+        const int ay = detail::border_index(sy, sh, options.fill), by = detail::border_index(sy + 1, sh, options.fill);
+        auto at = [&](int yy, int xx) -> const T* {
+          return (xx < 0 || yy < 0) ? nullptr : s + static_cast<std::size_t>(yy) * stride + static_cast<std::size_t>(xx) * cn;
+        };
+        p00 = at(ay, ax), p01 = at(ay, bx), p10 = at(by, ax), p11 = at(by, bx);
+        for (int c = 0; c < cn; ++c) {
+          const T v00 = p00 ? p00[c] : fill, v01 = p01 ? p01[c] : fill, v10 = p10 ? p10[c] : fill, v11 = p11 ? p11[c] : fill;
+          if constexpr (std::is_same_v<T, std::uint8_t>) {
+            d[c] = static_cast<T>((w00 * v00 + w01 * v01 + w10 * v10 + w11 * v11 + (1 << 14)) >> 15);
+          } else {
+            d[c] = static_cast<T>(v00 * (w00 * (1.f / 32768)) + v01 * (w01 * (1.f / 32768)) + v10 * (w10 * (1.f / 32768)) +
+                                  v11 * (w11 * (1.f / 32768)));
+          }
+        }
+        continue;
+      }
+      for (int c = 0; c < cn; ++c) {
+        if constexpr (std::is_same_v<T, std::uint8_t>) {
+          d[c] = static_cast<T>((w00 * p00[c] + w01 * p01[c] + w10 * p10[c] + w11 * p11[c] + (1 << 14)) >> 15);
+        } else {
+          d[c] = static_cast<T>(p00[c] * (w00 * (1.f / 32768)) + p01[c] * (w01 * (1.f / 32768)) +
+                                p10[c] * (w10 * (1.f / 32768)) + p11[c] * (w11 * (1.f / 32768)));
+        }
+      }
+    }
+  }
+  return dst;
+}
+
+/// The map that rotates content counter-clockwise by `degrees` about the centre of a width x height
+/// image (Keras RandomRotation and OpenCV getRotationMatrix2D conventions), as output -> source.
+inline AffineMap rotation_map(int width, int height, double degrees) {
+  const double a = degrees * 3.14159265358979323846 / 180.0;
+  const double c = std::cos(a), s = std::sin(a);
+  const double cx = (width - 1) * 0.5, cy = (height - 1) * 0.5;
+  return AffineMap{{c, -s, cx - c * cx + s * cy, s, c, cy - s * cx - c * cy}};
+}
+
+/// Rotates counter-clockwise by `degrees` (any angle) about the centre; same size.
+template <class T>
+Image<T> rotate(const Image<T>& img, double degrees, const WarpOptions& options = {}) {
+  detail::require_image(img, "rotate");
+  detail::require(std::isfinite(degrees), "rotate: the angle must be finite");
+  return warp_affine(img, rotation_map(img.width(), img.height(), degrees), img.width(), img.height(), options);
+}
+
+/// Moves the content right by dx x width and down by dy x height (fractions in [-1, 1]); same size.
+template <class T>
+Image<T> translate(const Image<T>& img, double dx, double dy, const WarpOptions& options = {}) {
+  detail::require_image(img, "translate");
+  detail::require(std::isfinite(dx) && std::isfinite(dy) && std::abs(dx) <= 1 && std::abs(dy) <= 1,
+                  "translate: fractions must be in [-1, 1], got " + std::to_string(dx) + ", " + std::to_string(dy));
+  const AffineMap map{{1, 0, -dx * img.width(), 0, 1, -dy * img.height()}};
+  return warp_affine(img, map, img.width(), img.height(), options);
+}
+
+/// Keras RandomZoom semantics: a factor f > 0 zooms out (the content shrinks by 1 / (1 + f)), f < 0
+/// zooms in (it grows by 1 / (1 + f)); f must be above -1. Separate factors for width and height.
+template <class T>
+Image<T> zoom(const Image<T>& img, double width_factor, double height_factor, const WarpOptions& options = {}) {
+  detail::require_image(img, "zoom");
+  detail::require(std::isfinite(width_factor) && std::isfinite(height_factor) && width_factor > -1 &&
+                      height_factor > -1 && width_factor <= 10 && height_factor <= 10,
+                  "zoom: factors must be in (-1, 10], got " + std::to_string(width_factor) + ", " +
+                      std::to_string(height_factor));
+  const double zx = 1 + width_factor, zy = 1 + height_factor;
+  const double cx = (img.width() - 1) * 0.5, cy = (img.height() - 1) * 0.5;
+  const AffineMap map{{zx, 0, cx * (1 - zx), 0, zy, cy * (1 - zy)}};
+  return warp_affine(img, map, img.width(), img.height(), options);
+}
+
+template <class T>
+Image<T> zoom(const Image<T>& img, double factor, const WarpOptions& options = {}) {
+  return zoom(img, factor, factor, options);
+}
+
+/// Mirror left-right.
+template <class T>
+Image<T> flip_horizontal(const Image<T>& img) {
+  detail::require_image(img, "flip_horizontal");
+  Image<T> out(img.width(), img.height(), img.channels());
+  const int cn = img.channels(), w = img.width();
+  for (int y = 0; y < img.height(); ++y) {
+    const T* s = img.row(y);
+    T* d = out.row(y);
+    for (int x = 0; x < w; ++x) std::copy(s + (w - 1 - x) * cn, s + (w - x) * cn, d + x * cn);
+  }
+  return out;
+}
+
+/// Mirror top-bottom.
+template <class T>
+Image<T> flip_vertical(const Image<T>& img) {
+  detail::require_image(img, "flip_vertical");
+  Image<T> out(img.width(), img.height(), img.channels());
+  for (int y = 0; y < img.height(); ++y) std::copy(img.row(img.height() - 1 - y), img.row(img.height() - 1 - y) + img.row_stride(), out.row(y));
+  return out;
+}
+
+/// The width x height region whose top-left pixel is (x, y); it must lie inside the image.
+template <class T>
+Image<T> crop(const Image<T>& img, int x, int y, int width, int height) {
+  detail::require_image(img, "crop");
+  detail::require(width > 0 && height > 0 && x >= 0 && y >= 0 && x <= img.width() - width && y <= img.height() - height,
+                  "crop: region " + std::to_string(width) + "x" + std::to_string(height) + " at (" + std::to_string(x) +
+                      ", " + std::to_string(y) + ") is not inside the " + std::to_string(img.width()) + "x" +
+                      std::to_string(img.height()) + " image");
+  Image<T> out(width, height, img.channels());
+  for (int r = 0; r < height; ++r) {
+    const T* s = img.row(y + r) + static_cast<std::size_t>(x) * img.channels();
+    std::copy(s, s + out.row_stride(), out.row(r));
+  }
+  return out;
+}
+
+/// The central width x height region (torchvision's CenterCrop offsets: round((W - w) / 2) with
+/// halves to even); not larger than the image.
+template <class T>
+Image<T> center_crop(const Image<T>& img, int width, int height) {
+  detail::require_image(img, "center_crop");
+  detail::require(width > 0 && height > 0 && width <= img.width() && height <= img.height(),
+                  "center_crop: " + std::to_string(width) + "x" + std::to_string(height) + " does not fit in the " +
+                      std::to_string(img.width()) + "x" + std::to_string(img.height()) + " image");
+  const int x = static_cast<int>(std::nearbyint((img.width() - width) / 2.0));
+  const int y = static_cast<int>(std::nearbyint((img.height() - height) / 2.0));
+  return crop(img, x, y, width, height);
+}
+
+enum class ResizeFilter {
+  bilinear,  // OpenCV INTER_LINEAR: half-pixel centres, edge pixels repeated
+  area,      // OpenCV INTER_AREA: the mean over each output pixel's footprint (for shrinking)
+};
+
+namespace detail {
+
+// One axis of a resize: for each output index, two source indices and their weights.
+struct AxisTaps {
+  std::vector<int> i0, i1;
+  std::vector<float> w0;  // weight of i0; i1 has 1 - w0
+};
+
+inline AxisTaps linear_taps(int in, int out, bool area_mode) {
+  AxisTaps t;
+  t.i0.resize(static_cast<std::size_t>(out));
+  t.i1.resize(static_cast<std::size_t>(out));
+  t.w0.resize(static_cast<std::size_t>(out));
+  const double scale = static_cast<double>(in) / out, inv = static_cast<double>(out) / in;
+  for (int d = 0; d < out; ++d) {
+    int sx;
+    float fx;
+    if (!area_mode) {
+      fx = static_cast<float>((d + 0.5) * scale - 0.5);
+      sx = static_cast<int>(std::floor(fx));
+      fx -= static_cast<float>(sx);
+    } else {
+      sx = static_cast<int>(std::floor(d * scale));
+      fx = static_cast<float>((d + 1) - (sx + 1) * inv);
+      fx = fx <= 0 ? 0.f : fx - std::floor(fx);
+    }
+    if (sx < 0) fx = 0, sx = 0;
+    if (sx >= in - 1) fx = 0, sx = in - 1;
+    t.i0[static_cast<std::size_t>(d)] = sx;
+    t.i1[static_cast<std::size_t>(d)] = std::min(sx + 1, in - 1);
+    t.w0[static_cast<std::size_t>(d)] = 1.f - fx;
+  }
+  return t;
+}
+
+template <class T>
+Image<T> resize_linear(const Image<T>& img, int width, int height, bool area_mode) {
+  const int cn = img.channels();
+  const AxisTaps tx = linear_taps(img.width(), width, area_mode), ty = linear_taps(img.height(), height, area_mode);
+  Image<T> out(width, height, cn);
+  if constexpr (std::is_same_v<T, std::uint8_t>) {
+    // OpenCV's fixed point: 11-bit weights per axis, one rounding at the end.
+    std::vector<int> ax(static_cast<std::size_t>(width)), ay(static_cast<std::size_t>(height));
+    for (int d = 0; d < width; ++d) ax[static_cast<std::size_t>(d)] = static_cast<int>(std::nearbyint(tx.w0[static_cast<std::size_t>(d)] * 2048.f));
+    for (int d = 0; d < height; ++d) ay[static_cast<std::size_t>(d)] = static_cast<int>(std::nearbyint(ty.w0[static_cast<std::size_t>(d)] * 2048.f));
+    std::vector<int> row0(static_cast<std::size_t>(width) * cn), row1(row0.size());
+    auto horizontal = [&](int sy, std::vector<int>& row) {
+      const T* s = img.row(sy);
+      for (int d = 0; d < width; ++d) {
+        const T* a = s + static_cast<std::size_t>(tx.i0[static_cast<std::size_t>(d)]) * cn;
+        const T* b = s + static_cast<std::size_t>(tx.i1[static_cast<std::size_t>(d)]) * cn;
+        const int w = ax[static_cast<std::size_t>(d)];
+        for (int c = 0; c < cn; ++c) row[static_cast<std::size_t>(d) * cn + c] = a[c] * w + b[c] * (2048 - w);
+      }
+    };
+    int have0 = -1, have1 = -1;
+    for (int y = 0; y < height; ++y) {
+      const int s0 = ty.i0[static_cast<std::size_t>(y)], s1 = ty.i1[static_cast<std::size_t>(y)];
+      if (s0 == have1) std::swap(row0, row1), std::swap(have0, have1);
+      if (s0 != have0) horizontal(s0, row0), have0 = s0;
+      if (s1 != have1) horizontal(s1, row1), have1 = s1;
+      const int w = ay[static_cast<std::size_t>(y)];
+      T* d = out.row(y);
+      for (std::size_t i = 0; i < row0.size(); ++i) {
+        d[i] = static_cast<T>((row0[i] * w + row1[i] * (2048 - w) + (1 << 21)) >> 22);
+      }
+    }
+  } else {
+    for (int y = 0; y < height; ++y) {
+      const T* r0 = img.row(ty.i0[static_cast<std::size_t>(y)]);
+      const T* r1 = img.row(ty.i1[static_cast<std::size_t>(y)]);
+      const float wy = ty.w0[static_cast<std::size_t>(y)];
+      T* d = out.row(y);
+      for (int x = 0; x < width; ++x) {
+        const std::size_t a = static_cast<std::size_t>(tx.i0[static_cast<std::size_t>(x)]) * cn;
+        const std::size_t b = static_cast<std::size_t>(tx.i1[static_cast<std::size_t>(x)]) * cn;
+        const float wx = tx.w0[static_cast<std::size_t>(x)];
+        for (int c = 0; c < cn; ++c) {
+          const float top = r0[a + c] * wx + r0[b + c] * (1 - wx), bottom = r1[a + c] * wx + r1[b + c] * (1 - wx);
+          d[static_cast<std::size_t>(x) * cn + c] = static_cast<T>(top * wy + bottom * (1 - wy));
+        }
+      }
+    }
+  }
+  return out;
+}
+
+// Each output pixel is the mean of the source area it covers (both axes shrink or keep size).
+struct AreaTap {
+  int index;
+  double weight;
+};
+
+inline std::vector<std::vector<AreaTap>> area_taps(int in, int out) {
+  std::vector<std::vector<AreaTap>> taps(static_cast<std::size_t>(out));
+  const double scale = static_cast<double>(in) / out;
+  for (int d = 0; d < out; ++d) {
+    const double lo = d * scale, hi = std::min<double>(in, (d + 1) * scale);
+    for (int i = static_cast<int>(std::floor(lo)); i < in && i < hi; ++i) {
+      const double w = std::min<double>(i + 1, hi) - std::max<double>(i, lo);
+      if (w > 1e-9) taps[static_cast<std::size_t>(d)].push_back({i, w / scale});
+    }
+  }
+  return taps;
+}
+
+template <class T>
+Image<T> resize_area(const Image<T>& img, int width, int height) {
+  const int cn = img.channels();
+  const auto tx = area_taps(img.width(), width), ty = area_taps(img.height(), height);
+  Image<T> out(width, height, cn);
+  std::vector<double> acc(static_cast<std::size_t>(width) * cn);
+  for (int y = 0; y < height; ++y) {
+    std::fill(acc.begin(), acc.end(), 0.0);
+    for (const AreaTap& vy : ty[static_cast<std::size_t>(y)]) {
+      const T* s = img.row(vy.index);
+      for (int x = 0; x < width; ++x) {
+        for (const AreaTap& vx : tx[static_cast<std::size_t>(x)]) {
+          const double w = vx.weight * vy.weight;
+          const T* p = s + static_cast<std::size_t>(vx.index) * cn;
+          for (int c = 0; c < cn; ++c) acc[static_cast<std::size_t>(x) * cn + c] += w * p[c];
+        }
+      }
+    }
+    T* d = out.row(y);
+    for (std::size_t i = 0; i < acc.size(); ++i) {
+      if constexpr (std::is_same_v<T, std::uint8_t>) {
+        d[i] = saturate<T>(std::floor(acc[i] + 0.5));
+      } else {
+        d[i] = static_cast<T>(acc[i]);
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace detail
+
+/// Resizes to width x height (OpenCV's resize with INTER_LINEAR or INTER_AREA).
+template <class T>
+Image<T> resize(const Image<T>& img, int width, int height, ResizeFilter filter = ResizeFilter::bilinear) {
+  detail::require_image(img, "resize");
+  detail::require(width > 0 && height > 0 && width <= (1 << 15) && height <= (1 << 15),
+                  "resize: size must be from 1 to 32768, got " + std::to_string(width) + "x" + std::to_string(height));
+  if (width == img.width() && height == img.height()) return img;
+  if (filter == ResizeFilter::area && width <= img.width() && height <= img.height()) {
+    return detail::resize_area(img, width, height);
+  }
+  return detail::resize_linear(img, width, height, filter == ResizeFilter::area);
+}
+
+/// torchvision's RandomResizedCrop: a region covering `scale` of the area with aspect ratio in
+/// `ratio` (log-uniform), up to 10 tries, else the central crop clamped to `ratio`; resized
+/// bilinearly to width x height.
+template <class T>
+Image<T> random_resized_crop(const Image<T>& img, int width, int height, Rng& rng,
+                             std::pair<double, double> scale = {0.08, 1.0},
+                             std::pair<double, double> ratio = {3.0 / 4.0, 4.0 / 3.0}) {
+  detail::require_image(img, "random_resized_crop");
+  detail::require(scale.first > 0 && scale.first <= scale.second && scale.second <= 1,
+                  "random_resized_crop: scale must satisfy 0 < min <= max <= 1");
+  detail::require(ratio.first > 0 && ratio.first <= ratio.second && std::isfinite(ratio.second),
+                  "random_resized_crop: ratio must satisfy 0 < min <= max");
+  const int W = img.width(), H = img.height();
+  const double area = static_cast<double>(W) * H;
+  const double lr0 = std::log(ratio.first), lr1 = std::log(ratio.second);
+  for (int attempt = 0; attempt < 10; ++attempt) {
+    const double target = area * rng.uniform(scale.first, scale.second);
+    const double aspect = std::exp(rng.uniform(lr0, lr1));
+    const int w = static_cast<int>(std::nearbyint(std::sqrt(target * aspect)));
+    const int h = static_cast<int>(std::nearbyint(std::sqrt(target / aspect)));
+    if (w > 0 && w <= W && h > 0 && h <= H) {
+      const int y = static_cast<int>(rng.integer(0, H - h)), x = static_cast<int>(rng.integer(0, W - w));
+      return resize(crop(img, x, y, w, h), width, height);
+    }
+  }
+  const double in_ratio = static_cast<double>(W) / H;
+  int w = W, h = H;
+  if (in_ratio < ratio.first) {
+    h = std::max(1, static_cast<int>(std::nearbyint(w / ratio.first)));
+  } else if (in_ratio > ratio.second) {
+    w = std::max(1, static_cast<int>(std::nearbyint(h * ratio.second)));
+  }
+  h = std::min(h, H), w = std::min(w, W);
+  return resize(crop(img, (W - w) / 2, (H - h) / 2, w, h), width, height);
+}
+
+}  // namespace wastenet::augment
