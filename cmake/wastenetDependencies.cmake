@@ -10,6 +10,7 @@ cmake_language(CALL ${WASTENET_FIND_DEP} fmt)
 cmake_language(CALL ${WASTENET_FIND_DEP} nlohmann_json 3)
 cmake_language(CALL ${WASTENET_FIND_DEP} Threads)
 cmake_language(CALL ${WASTENET_FIND_DEP} PkgConfig)
+cmake_language(CALL ${WASTENET_FIND_DEP} ZLIB)  # bounds PNG decompression before stb decodes
 
 # stb ships a pkg-config file and a compiled library (libstb) holding the implementations,
 # so the headers never define STB_IMAGE_IMPLEMENTATION themselves.

@@ -1,6 +1,6 @@
 // wastenet-classify: classify image files with a torchvision model stored as safetensors.
 //
-//   wastenet-classify [--model FILE] [--arch NAME] [--resize fit|crop] [--threads N] [--topk K]
+//   wastenet-classify [--model FILE] [--arch NAME] [--resize fit|crop] [--threads N] [--topk K] [--tta MODE]
 //                     [--json] [--logits-out FILE] [--truth] IMAGE...
 #include <cstdio>
 #include <exception>
@@ -23,12 +23,13 @@ namespace {
 
 const char* const usage =
     "usage: wastenet-classify [--model FILE] [--arch NAME] [--resize fit|crop] [--threads N] [--topk K]\n"
-    "                         [--json] [--logits-out FILE] [--truth] IMAGE...\n"
+    "                         [--tta none|flips|flips+crops] [--json] [--logits-out FILE] [--truth] IMAGE...\n"
     "  --model FILE       safetensors weights (default: the bundled TrashNet model)\n"
     "  --arch NAME        architecture, when the file's metadata does not name it\n"
     "  --resize fit|crop  fit: whole image to the input size; crop: shorter side to size/0.875, center crop\n"
     "  --threads N        threads for one forward pass (default: all cores)\n"
     "  --topk K           classes to print per image (default 5)\n"
+    "  --tta MODE         test-time augmentation: average over flips (3 views) or flips and corner crops (7)\n"
     "  --json             print one JSON document\n"
     "  --logits-out FILE  write raw logits, float32 little-endian, images x classes\n"
     "  --truth            show the true class, taken from the file name (cardboard12.jpg -> cardboard)\n";
@@ -46,7 +47,7 @@ std::string truth_from_name(const std::string& path) {
 }
 
 int run(int argc, char** argv) {
-  const auto args = wastenet::cli::parse(argc, argv, {"model", "arch", "resize", "threads", "topk", "logits-out"},
+  const auto args = wastenet::cli::parse(argc, argv, {"model", "arch", "resize", "threads", "topk", "logits-out", "tta"},
                                          {"json", "truth", "help"});
   if (args.has("help")) {
     std::fputs(usage, stdout);
@@ -58,6 +59,7 @@ int run(int argc, char** argv) {
   opts.threads = static_cast<std::size_t>(args.get_int("threads", 0, 1, 1024));
   opts.resize = args.get("resize");
   if (!opts.resize.empty()) wastenet::parse_resize_mode(opts.resize);  // reject bad values before loading
+  const auto tta = wastenet::parse_test_time_augmentation(args.get("tta", "none"));
   const long topk = args.get_int("topk", 5, 1, 100000);
   const std::string model_path = args.get("model", WASTENET_DEFAULT_MODEL);
 
@@ -76,7 +78,7 @@ int run(int argc, char** argv) {
   doc["images"] = nlohmann::ordered_json::array();
   std::size_t correct = 0, labelled = 0;
   for (const auto& path : args.positional) {
-    const auto pred = clf.classify(wastenet::read_image(path));
+    const auto pred = clf.classify(wastenet::read_image(path), tta);
     if (logits_out) {
       logits_out.write(reinterpret_cast<const char*>(pred.logits.data()),
                        static_cast<std::streamsize>(pred.logits.size() * sizeof(float)));

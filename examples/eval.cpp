@@ -1,6 +1,7 @@
 // wastenet-eval: accuracy of a model on a dataset split, computed by the library.
 //
-//   wastenet-eval [--model FILE] [--threads N] [--json] [--predictions-out FILE] --dataset DIR --split FILE
+//   wastenet-eval [--model FILE] [--threads N] [--tta none|flips|flips+crops] [--json] [--predictions-out FILE]
+//                 --dataset DIR --split FILE
 //
 // The split file is TrashNet's format: one "filename label" per line; the image lives at
 // DIR/images/<class>/<filename>, <class> being the file name without its digits, which is also the
@@ -21,6 +22,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli.hpp"
+#include "dataset.hpp"
 #include "wastenet/classifier.hpp"
 #include "wastenet/io/image.hpp"
 
@@ -30,55 +32,15 @@
 
 namespace {
 
+using wastenet::cli::progress;
+using wastenet::cli::read_split;
+
 const char* const usage =
-    "usage: wastenet-eval [--model FILE] [--threads N] [--json] [--predictions-out FILE] --dataset DIR --split FILE\n";
-
-struct Sample {
-  std::string file, path, truth;
-};
-
-std::vector<Sample> read_split(const std::string& dataset, const std::string& split) {
-  std::ifstream in(split);
-  if (!in) throw wastenet::FileError(split + ": cannot open split file");
-  // TrashNet's one-indexed labels.
-  static const char* const trashnet_order[] = {"glass", "paper", "cardboard", "plastic", "metal", "trash"};
-  std::vector<Sample> out;
-  std::string line;
-  for (std::size_t n = 1; std::getline(in, line); ++n) {
-    if (line.empty() || line[0] == '#') continue;
-    std::istringstream ls(line);
-    std::string file;
-    long label = 0;
-    if (!(ls >> file >> label) || label < 1) {
-      throw wastenet::FormatError(split + ":" + std::to_string(n) + ": expected 'filename label', got '" + line + "'");
-    }
-    std::string cls;
-    for (char c : file) {
-      if ((c >= '0' && c <= '9') || c == '.') break;
-      cls += c;
-    }
-    if (cls.empty()) throw wastenet::FormatError(split + ":" + std::to_string(n) + ": cannot tell the class of '" + file + "'");
-    if (label <= 6 && cls != trashnet_order[label - 1]) {
-      throw wastenet::FormatError(split + ":" + std::to_string(n) + ": label " + std::to_string(label) + " is '" +
-                                  trashnet_order[label - 1] + "' in TrashNet's order but the file is '" + cls + "'");
-    }
-    out.push_back({file, dataset + "/images/" + cls + "/" + file, cls});
-  }
-  if (out.empty()) throw wastenet::FormatError(split + ": no samples");
-  return out;
-}
-
-void progress(std::size_t done, std::size_t total, double seconds) {
-  const int width = 40;
-  const int filled = static_cast<int>(width * done / total);
-  std::fprintf(stderr, "\r[%.*s%*s] %zu/%zu  %.1f img/s", filled, "########################################",
-               width - filled, "", done, total, seconds > 0 ? static_cast<double>(done) / seconds : 0.0);
-  if (done == total) std::fputc('\n', stderr);
-  std::fflush(stderr);
-}
+    "usage: wastenet-eval [--model FILE] [--threads N] [--tta none|flips|flips+crops] [--json] [--predictions-out FILE]\n"
+    "                     --dataset DIR --split FILE\n";
 
 int run(int argc, char** argv) {
-  const auto args = wastenet::cli::parse(argc, argv, {"model", "threads", "dataset", "split", "predictions-out"},
+  const auto args = wastenet::cli::parse(argc, argv, {"model", "threads", "dataset", "split", "predictions-out", "tta"},
                                          {"json", "help"});
   if (args.has("help")) {
     std::fputs(usage, stdout);
@@ -89,6 +51,7 @@ int run(int argc, char** argv) {
   wastenet::ClassifierOptions opts;
   opts.threads = static_cast<std::size_t>(args.get_int("threads", 0, 1, 1024));
   const std::string model_path = args.get("model", WASTENET_DEFAULT_MODEL);
+  const auto tta = wastenet::parse_test_time_augmentation(args.get("tta", "none"));
   const auto samples = read_split(args.get("dataset"), args.get("split"));
   const wastenet::Classifier clf(model_path, opts);
   const auto& info = clf.info();
@@ -105,7 +68,7 @@ int run(int argc, char** argv) {
   const auto t0 = std::chrono::steady_clock::now();
   auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
   for (std::size_t i = 0; i < samples.size(); ++i) {
-    preds[i] = clf.classify(wastenet::read_image(samples[i].path)).top1;
+    preds[i] = clf.classify(wastenet::read_image(samples[i].path), tta).top1;
     ++confusion[index[samples[i].truth]][preds[i]];
     if (bar && (i % 8 == 7 || i + 1 == samples.size())) progress(i + 1, samples.size(), elapsed());
   }
@@ -122,6 +85,7 @@ int run(int argc, char** argv) {
   doc["accuracy"] = accuracy;
   doc["images_per_second"] = static_cast<double>(samples.size()) / seconds;
   doc["threads"] = clf.threads();
+  doc["tta"] = args.get("tta", "none");
   doc["classes"] = nlohmann::ordered_json::array();
   doc["per_class"] = nlohmann::ordered_json::object();
   for (std::size_t k = 0; k < K; ++k) {

@@ -24,7 +24,7 @@ flags=(-std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recov
 for t in "${targets[@]}"; do
   src=tests/fuzz/fuzz_$t.cpp
   [ -f "$src" ] || { echo "fuzz: no target '$t'" >&2; exit 2; }
-  "$clang" "${flags[@]}" "$src" -o "$out/fuzz_$t" $(pkg-config --libs stb) -lpthread
+  "$clang" "${flags[@]}" "$src" -o "$out/fuzz_$t" $(pkg-config --libs stb) -lz -lpthread
   mkdir -p "$out/corpus/$t"
   seeds=(tests/fuzz/corpus/$t)
   [ -d tests/fuzz/regressions/$t ] && seeds+=(tests/fuzz/regressions/$t)

@@ -2,7 +2,7 @@
 # Installs what wastenet needs on Debian 12, only where it is missing.
 # Usage: scripts/install-deps.sh [--test]   (--test adds what the test suite needs)
 set -euo pipefail
-pkgs=(cmake g++ make pkg-config libeigen3-dev libxtensor-dev xtl-dev libfmt-dev nlohmann-json3-dev libstb-dev)
+pkgs=(cmake g++ make pkg-config libeigen3-dev libxtensor-dev xtl-dev libfmt-dev nlohmann-json3-dev libstb-dev zlib1g-dev)
 if [[ "${1:-}" == "--test" ]]; then
   pkgs+=(libgtest-dev python3-torch python3-torchvision python3-pil python3-numpy clang-14 libopencv-dev)
 fi

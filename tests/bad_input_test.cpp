@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include <zlib.h>
+
 #include "test_util.hpp"
 #include "wastenet/classifier.hpp"
 #include "wastenet/io/image.hpp"
@@ -211,6 +213,41 @@ TEST_F(ModelFileErrors, StreamedAndInMemoryFilesGiveTheSameTensors) {
     EXPECT_EQ(streamed.raw_bytes(streamed.tensors()[i]), in_memory.raw_bytes(in_memory.tensors()[i]))
         << streamed.tensors()[i].name;
   }
+}
+
+TEST(Images, PngThatWouldMakeStbAllocateGigabytesIsRefused) {
+  // Found by fuzz_image (tests/fuzz/regressions/image/png-inflate-bomb-7x5): a 7x5 PNG whose second
+  // IDAT chunk claims 1.2 GB; stb grew its buffer to 2 GiB before noticing the file ends.
+  const std::string p = wastenet::test::source_dir() + "/tests/fuzz/regressions/image/png-inflate-bomb-7x5";
+  expect_error<wastenet::ImageError>([&] { wastenet::read_image(p); }, p, "claims 1224736788 bytes");
+}
+
+TEST(Images, PngWhosePixelDataInflatesPastItsSizeIsRefused) {
+  // A valid 2x2 greyscale PNG needs 2 x (1 + 2) = 6 inflated bytes; this stream inflates to 100000.
+  std::vector<unsigned char> raw(100000, 0);
+  std::vector<unsigned char> z(compressBound(raw.size()));
+  uLongf zlen = z.size();
+  ASSERT_EQ(compress(z.data(), &zlen, raw.data(), raw.size()), Z_OK);
+  z.resize(zlen);
+  auto be32 = [](std::vector<unsigned char>& v, std::uint32_t x) {
+    for (int i = 3; i >= 0; --i) v.push_back(static_cast<unsigned char>(x >> (8 * i)));
+  };
+  std::vector<unsigned char> png = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  be32(png, 13);
+  for (char c : std::string("IHDR")) png.push_back(static_cast<unsigned char>(c));
+  be32(png, 2);
+  be32(png, 2);
+  png.insert(png.end(), {8, 0, 0, 0, 0});
+  be32(png, 0);  // CRC (stb does not check it)
+  be32(png, static_cast<std::uint32_t>(z.size()));
+  for (char c : std::string("IDAT")) png.push_back(static_cast<unsigned char>(c));
+  png.insert(png.end(), z.begin(), z.end());
+  be32(png, 0);
+  be32(png, 0);
+  for (char c : std::string("IEND")) png.push_back(static_cast<unsigned char>(c));
+  be32(png, 0);
+  expect_error<wastenet::ImageError>([&] { wastenet::decode_image(png.data(), png.size(), "bomb.png"); }, "bomb.png",
+                                     "inflates to more than the 6 bytes");
 }
 
 TEST(Images, ZeroSizeAndUnreadable) {

@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "wastenet/augment/geometry.hpp"
 #include "wastenet/error.hpp"
 #include "wastenet/image.hpp"
 #include "wastenet/io/image.hpp"
@@ -57,6 +58,35 @@ struct Prediction {
     return idx;
   }
 };
+
+/// Test-time augmentation: classify several views of each image and average their probabilities.
+enum class TestTimeAugmentation {
+  none,             // the image as given
+  flips,            // + mirrored left-right and top-bottom (3 views)
+  flips_and_crops,  // + the four corner crops covering 87.5% of each side (7 views)
+};
+
+inline TestTimeAugmentation parse_test_time_augmentation(const std::string& s) {
+  if (s == "none") return TestTimeAugmentation::none;
+  if (s == "flips") return TestTimeAugmentation::flips;
+  if (s == "flips+crops") return TestTimeAugmentation::flips_and_crops;
+  throw ArgumentError("test-time augmentation must be 'none', 'flips' or 'flips+crops', got '" + s + "'");
+}
+
+/// The views of `image` that `tta` averages over (the first is the image itself).
+inline std::vector<ImageU8> test_time_views(const ImageU8& image, TestTimeAugmentation tta) {
+  std::vector<ImageU8> views{image};
+  if (tta == TestTimeAugmentation::none) return views;
+  views.push_back(augment::flip_horizontal(image));
+  views.push_back(augment::flip_vertical(image));
+  if (tta == TestTimeAugmentation::flips_and_crops) {
+    const int w = std::max(1, image.width() * 7 / 8), h = std::max(1, image.height() * 7 / 8);
+    for (int corner = 0; corner < 4; ++corner) {
+      views.push_back(augment::crop(image, (corner & 1) ? image.width() - w : 0, (corner & 2) ? image.height() - h : 0, w, h));
+    }
+  }
+  return views;
+}
 
 struct ClassifierOptions {
   std::string arch;            // needed when the file has no "arch" metadata
@@ -114,6 +144,34 @@ class Classifier {
   }
 
   Prediction classify(const ImageU8& image) const { return classify(std::vector<ImageU8>{image}).front(); }
+
+  /// Classifies each image as the mean of its test-time views: probabilities and logits are the
+  /// means over the views, top1 the most probable class of the mean.
+  std::vector<Prediction> classify(const std::vector<ImageU8>& images, TestTimeAugmentation tta) const {
+    if (tta == TestTimeAugmentation::none) return classify(images);
+    std::vector<Prediction> out;
+    out.reserve(images.size());
+    for (const ImageU8& img : images) {
+      const std::vector<Prediction> views = classify(test_time_views(img, tta));
+      Prediction mean;
+      mean.logits.assign(views.front().logits.size(), 0.f);
+      mean.probabilities.assign(views.front().probabilities.size(), 0.f);
+      for (const Prediction& v : views) {
+        for (std::size_t k = 0; k < mean.logits.size(); ++k) {
+          mean.logits[k] += v.logits[k] / static_cast<float>(views.size());
+          mean.probabilities[k] += v.probabilities[k] / static_cast<float>(views.size());
+        }
+      }
+      mean.top1 = static_cast<std::size_t>(std::max_element(mean.probabilities.begin(), mean.probabilities.end()) -
+                                           mean.probabilities.begin());
+      out.push_back(std::move(mean));
+    }
+    return out;
+  }
+
+  Prediction classify(const ImageU8& image, TestTimeAugmentation tta) const {
+    return classify(std::vector<ImageU8>{image}, tta).front();
+  }
 
  private:
   static std::size_t resolve_threads(std::size_t t) {

@@ -246,23 +246,32 @@ Image<T> motion_blur(const Image<T>& img, int length, double degrees) {
   double sum = 0;
   for (float v : k) sum += v;
   for (float& v : k) v = static_cast<float>(v / sum);
+  // Only the taps on the line: about 2 x length of the size^2 kernel entries are non-zero.
+  struct Tap {
+    int dx, dy;
+    float w;
+  };
+  std::vector<Tap> taps;
+  for (int ky = 0; ky < size; ++ky) {
+    for (int kx = 0; kx < size; ++kx) {
+      const float v = k[static_cast<std::size_t>(ky) * size + kx];
+      if (v != 0.f) taps.push_back({kx - r, ky - r, v});
+    }
+  }
   const int w = img.width(), h = img.height(), cn = img.channels();
   Image<T> out(w, h, cn);
+  std::vector<float> acc(static_cast<std::size_t>(w) * cn);
   for (int y = 0; y < h; ++y) {
-    T* d = out.row(y);
-    for (int x = 0; x < w; ++x) {
-      for (int c = 0; c < cn; ++c) {
-        float acc = 0;
-        for (int ky = 0; ky < size; ++ky) {
-          const T* s = img.row(detail::reflect101(y + ky - r, h));
-          const float* kr = k.data() + static_cast<std::size_t>(ky) * size;
-          for (int kx = 0; kx < size; ++kx) {
-            if (kr[kx] != 0.f) acc += kr[kx] * s[detail::reflect101(x + kx - r, w) * cn + c];
-          }
-        }
-        d[x * cn + c] = detail::clamp_sample<T>(acc);
+    std::fill(acc.begin(), acc.end(), 0.f);
+    for (const Tap& t : taps) {
+      const T* s = img.row(detail::reflect101(y + t.dy, h));
+      for (int x = 0; x < w; ++x) {
+        const T* p = s + static_cast<std::size_t>(detail::reflect101(x + t.dx, w)) * cn;
+        for (int c = 0; c < cn; ++c) acc[static_cast<std::size_t>(x) * cn + c] += t.w * p[c];
       }
     }
+    T* d = out.row(y);
+    for (std::size_t i = 0; i < acc.size(); ++i) d[i] = detail::clamp_sample<T>(acc[i]);
   }
   return out;
 }
