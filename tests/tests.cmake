@@ -1,5 +1,7 @@
 # One line per test program; test files are named after what they cover.
 
+find_package(OpenCV REQUIRED COMPONENTS core imgproc)  # the augmentation tests' peer
+
 # The torchvision references are generated at test time into the build folder (never committed).
 add_test(NAME generate_references
          COMMAND ${WASTENET_PYTHON} ${PROJECT_SOURCE_DIR}/tools/make_reference.py ${WASTENET_TEST_DATA}/ref
@@ -35,7 +37,7 @@ find_program(WASTENET_CLANG NAMES clang++-14 clang++)
 if(WASTENET_CLANG)
   get_target_property(eigen_inc Eigen3::Eigen INTERFACE_INCLUDE_DIRECTORIES)
   get_target_property(stb_inc PkgConfig::WASTENET_STB INTERFACE_INCLUDE_DIRECTORIES)
-  string(REPLACE ";" "|" clang_includes "${eigen_inc};${stb_inc}")
+  string(REPLACE ";" "|" clang_includes "${eigen_inc};${stb_inc};${OpenCV_INCLUDE_DIRS}")
   add_test(NAME clang_clean
            COMMAND ${CMAKE_COMMAND} -DCLANG=${WASTENET_CLANG} -DSOURCE_DIR=${PROJECT_SOURCE_DIR}
                    -DWORK_DIR=${CMAKE_CURRENT_BINARY_DIR} "-DINCLUDES=${clang_includes}"
@@ -49,7 +51,10 @@ wastenet_add_test(concurrency_test SOURCES concurrency_test.cpp LABELS reference
 wastenet_add_test(allocation_limit_test SOURCES allocation_limit_test.cpp LABELS references)
 target_link_options(allocation_limit_test PRIVATE
   "LINKER:--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=aligned_alloc,--wrap=posix_memalign,--wrap=free")
-# The augmentation toolkit against OpenCV (a test-only dependency).
-find_package(OpenCV REQUIRED COMPONENTS core imgproc)
+# The augmentation toolkit against OpenCV (a test-only dependency, found at the top).
 wastenet_add_test(augment_test SOURCES augment_test.cpp LIBS opencv_core opencv_imgproc)
 target_include_directories(augment_test SYSTEM PRIVATE ${OpenCV_INCLUDE_DIRS})
+wastenet_add_test(cli_augment_test SOURCES cli_augment_test.cpp)
+target_compile_definitions(cli_augment_test PRIVATE WASTENET_ROBUSTNESS="$<TARGET_FILE:wastenet-robustness>"
+                                                    WASTENET_AUGMENT_PREVIEW="$<TARGET_FILE:wastenet-augment-preview>")
+add_dependencies(cli_augment_test wastenet-robustness wastenet-augment-preview)
