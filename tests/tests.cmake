@@ -58,3 +58,5 @@ wastenet_add_test(cli_augment_test SOURCES cli_augment_test.cpp)
 target_compile_definitions(cli_augment_test PRIVATE WASTENET_ROBUSTNESS="$<TARGET_FILE:wastenet-robustness>"
                                                     WASTENET_AUGMENT_PREVIEW="$<TARGET_FILE:wastenet-augment-preview>")
 add_dependencies(cli_augment_test wastenet-robustness wastenet-augment-preview)
+# The augmentation tests once more with the vector paths off (they must give the same bits).
+gtest_discover_tests(augment_test TEST_PREFIX portable. DISCOVERY_TIMEOUT 60 PROPERTIES ENVIRONMENT WASTENET_KERNELS=portable)

@@ -11,9 +11,12 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -23,7 +26,25 @@
 #include "wastenet/error.hpp"
 #include "wastenet/image.hpp"
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define WASTENET_AUGMENT_X86 1
+#include <immintrin.h>
+#else
+#define WASTENET_AUGMENT_X86 0
+#endif
+
 namespace wastenet::augment {
+
+/// Whether the toolkit may use the CPU's vector instructions (AVX2 on x86-64, chosen at run time).
+/// Off when WASTENET_KERNELS=portable is set at start-up; tests switch it to compare both paths,
+/// which give bit-identical results.
+inline std::atomic<bool>& simd_allowed() {
+  static std::atomic<bool> allowed{[] {
+    const char* env = std::getenv("WASTENET_KERNELS");
+    return !(env && std::string(env) == "portable");
+  }()};
+  return allowed;
+}
 
 /// How pixels outside the source image are filled (Keras' fill_mode; OpenCV's border types).
 enum class Fill {
@@ -48,6 +69,15 @@ struct AffineMap {
 };
 
 namespace detail {
+
+inline bool simd_enabled() {
+#if WASTENET_AUGMENT_X86
+  static const bool avx2 = __builtin_cpu_supports("avx2");
+  return avx2 && simd_allowed().load(std::memory_order_relaxed);
+#else
+  return false;
+#endif
+}
 
 inline void require(bool ok, const std::string& what) {
   if (!ok) throw ArgumentError(what);
@@ -101,11 +131,13 @@ constexpr int kTab = 1 << kInterBits;
 constexpr int kAbBits = 10;
 constexpr double kAbScale = 1 << kAbBits;
 
-inline std::int64_t fixed(double v) {
-  // OpenCV's saturate_cast<int>(double): round half to even, clamped to int.
-  if (!(v > -2147483648.0)) return INT32_MIN;
-  if (!(v < 2147483647.0)) return INT32_MAX;
-  return static_cast<std::int64_t>(std::nearbyint(v));
+// OpenCV's saturate_cast<int>(double) (round half to even), clamped to +-2^30 so that a sum of two
+// never overflows; 2^30 in 1/1024 pixel units is a million pixels, far outside any image warped.
+inline std::int32_t fixed(double v) {
+  constexpr double lim = 1 << 30;
+  if (!(v > -lim)) return -(1 << 30);
+  if (!(v < lim)) return 1 << 30;
+  return static_cast<std::int32_t>(std::nearbyint(v));
 }
 
 inline int clamp_short(std::int64_t v) { return static_cast<int>(std::clamp<std::int64_t>(v, -32768, 32767)); }
@@ -117,15 +149,16 @@ namespace detail {
 // One output row of a warp. CN > 0 is a compile-time channel count (the common 1, 3, 4); CN == 0
 // reads it at run time. x0/y0 and adelta/bdelta are OpenCV's fixed-point source coordinates.
 template <class T, int CN, bool Bilinear>
-void warp_row(const Image<T>& src, T* d, int width, std::int64_t x0, std::int64_t y0, const std::int64_t* adelta,
-              const std::int64_t* bdelta, const WarpOptions& options, T fill) {
+void warp_row(const Image<T>& src, T* row, int x_begin, int x_end, std::int32_t x0, std::int32_t y0,
+              const std::int32_t* adelta, const std::int32_t* bdelta, const WarpOptions& options, T fill) {
   const int cn = CN > 0 ? CN : src.channels();
   const int sw = src.width(), sh = src.height();
   const std::size_t stride = src.row_stride();
   const T* s = src.data();
-  for (int x = 0; x < width; ++x, d += cn) {
-    const std::int64_t X = x0 + adelta[x];
-    const std::int64_t Y = y0 + bdelta[x];
+  T* d = row + static_cast<std::size_t>(x_begin) * cn;
+  for (int x = x_begin; x < x_end; ++x, d += cn) {
+    const std::int64_t X = static_cast<std::int64_t>(x0) + adelta[x];
+    const std::int64_t Y = static_cast<std::int64_t>(y0) + bdelta[x];
     if constexpr (!Bilinear) {
       const int sx = clamp_short(floor_shift(X, kAbBits));
       const int sy = clamp_short(floor_shift(Y, kAbBits));
@@ -190,6 +223,78 @@ void warp_row(const Image<T>& src, T* d, int width, std::int64_t x0, std::int64_
   }
 }
 
+#if WASTENET_AUGMENT_X86
+// Eight RGB pixels at a time where all four neighbours are inside the image (the rest go through
+// warp_row): 32-bit gathers fetch each pixel with its right neighbour's first byte, maddubs blends
+// along x in 1/32 units and madd along y, with exactly the scalar path's integers.
+__attribute__((target("avx2"))) inline void warp_row_rgb8_avx2(const Image<std::uint8_t>& src, std::uint8_t* row,
+                                                                int width, std::int32_t x0, std::int32_t y0,
+                                                                const std::int32_t* adelta, const std::int32_t* bdelta,
+                                                                const WarpOptions& options, std::uint8_t fill) {
+  const int sw = src.width(), sh = src.height();
+  const int stride = static_cast<int>(src.row_stride());
+  const auto* s = reinterpret_cast<const int*>(src.data());
+  const auto* s_right = reinterpret_cast<const int*>(src.data() + 2);  // p01's three bytes are bytes 1..3
+  const auto* s_down = reinterpret_cast<const int*>(src.data() + stride);
+  const auto* s_down_right = reinterpret_cast<const int*>(src.data() + stride + 2);
+  const __m256i vx0 = _mm256_set1_epi32(x0), vy0 = _mm256_set1_epi32(y0);
+  const __m256i m31 = _mm256_set1_epi32(31), m24 = _mm256_set1_epi32(0x00FFFFFF), k32 = _mm256_set1_epi32(32);
+  const __m256i max_x = _mm256_set1_epi32(sw - 1), max_y = _mm256_set1_epi32(sh - 1), minus1 = _mm256_set1_epi32(-1);
+  const __m256i vstride = _mm256_set1_epi32(stride), round = _mm256_set1_epi32(512);
+  const __m256i compact = _mm256_setr_epi8(0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, -1, -1, -1, -1,  //
+                                           0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, -1, -1, -1, -1);
+  int x = 0;
+  // Stop while 8 more pixels fit: each block writes exactly 24 bytes.
+  for (; x + 8 <= width; x += 8) {
+    __m256i X = _mm256_add_epi32(vx0, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(adelta + x)));
+    __m256i Y = _mm256_add_epi32(vy0, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bdelta + x)));
+    X = _mm256_srai_epi32(X, kAbBits - kInterBits);
+    Y = _mm256_srai_epi32(Y, kAbBits - kInterBits);
+    const __m256i sx = _mm256_srai_epi32(X, kInterBits), sy = _mm256_srai_epi32(Y, kInterBits);
+    const __m256i inside = _mm256_and_si256(_mm256_and_si256(_mm256_cmpgt_epi32(sx, minus1), _mm256_cmpgt_epi32(max_x, sx)),
+                                            _mm256_and_si256(_mm256_cmpgt_epi32(sy, minus1), _mm256_cmpgt_epi32(max_y, sy)));
+    if (_mm256_movemask_epi8(inside) != -1) {
+      warp_row<std::uint8_t, 3, true>(src, row, x, x + 8, x0, y0, adelta, bdelta, options, fill);
+      continue;
+    }
+    const __m256i fx = _mm256_and_si256(X, m31), fy = _mm256_and_si256(Y, m31);
+    const __m256i off = _mm256_add_epi32(_mm256_mullo_epi32(sy, vstride), _mm256_add_epi32(sx, _mm256_add_epi32(sx, sx)));
+    const __m256i g00 = _mm256_and_si256(_mm256_i32gather_epi32(s, off, 1), m24);
+    const __m256i g01 = _mm256_srli_epi32(_mm256_i32gather_epi32(s_right, off, 1), 8);
+    const __m256i g10 = _mm256_and_si256(_mm256_i32gather_epi32(s_down, off, 1), m24);
+    const __m256i g11 = _mm256_srli_epi32(_mm256_i32gather_epi32(s_down_right, off, 1), 8);
+    // x weights as byte pairs (32 - fx, fx) for each channel; y weights as 16-bit pairs (32 - fy, fy).
+    const __m256i wfx = _mm256_sub_epi32(k32, fx);
+    const __m256i wx = _mm256_or_si256(_mm256_mullo_epi32(wfx, _mm256_set1_epi32(0x00010001)),
+                                       _mm256_mullo_epi32(fx, _mm256_set1_epi32(0x01000100)));
+    const __m256i wy = _mm256_or_si256(_mm256_sub_epi32(k32, fy), _mm256_slli_epi32(fy, 16));
+    const __m256i wx_lo = _mm256_unpacklo_epi32(wx, wx), wx_hi = _mm256_unpackhi_epi32(wx, wx);
+    const __m256i top_lo = _mm256_maddubs_epi16(_mm256_unpacklo_epi8(g00, g01), wx_lo);  // pixels 0,1 | 4,5
+    const __m256i top_hi = _mm256_maddubs_epi16(_mm256_unpackhi_epi8(g00, g01), wx_hi);  // pixels 2,3 | 6,7
+    const __m256i bot_lo = _mm256_maddubs_epi16(_mm256_unpacklo_epi8(g10, g11), wx_lo);
+    const __m256i bot_hi = _mm256_maddubs_epi16(_mm256_unpackhi_epi8(g10, g11), wx_hi);
+    // Lambdas would not inherit the target attribute: the four vertical blends are spelled out.
+    const __m256i p0 = _mm256_srai_epi32(
+        _mm256_add_epi32(_mm256_madd_epi16(_mm256_unpacklo_epi16(top_lo, bot_lo), _mm256_shuffle_epi32(wy, 0x00)), round), 10);
+    const __m256i p1 = _mm256_srai_epi32(
+        _mm256_add_epi32(_mm256_madd_epi16(_mm256_unpackhi_epi16(top_lo, bot_lo), _mm256_shuffle_epi32(wy, 0x55)), round), 10);
+    const __m256i p2 = _mm256_srai_epi32(
+        _mm256_add_epi32(_mm256_madd_epi16(_mm256_unpacklo_epi16(top_hi, bot_hi), _mm256_shuffle_epi32(wy, 0xAA)), round), 10);
+    const __m256i p3 = _mm256_srai_epi32(
+        _mm256_add_epi32(_mm256_madd_epi16(_mm256_unpackhi_epi16(top_hi, bot_hi), _mm256_shuffle_epi32(wy, 0xFF)), round), 10);
+    const __m256i bytes = _mm256_shuffle_epi8(_mm256_packus_epi16(_mm256_packs_epi32(p0, p1), _mm256_packs_epi32(p2, p3)), compact);
+    std::uint8_t* d = row + static_cast<std::size_t>(x) * 3;
+    const __m128i lo = _mm256_castsi256_si128(bytes), hi = _mm256_extracti128_si256(bytes, 1);
+    std::uint8_t tmp[16];
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(tmp), lo);
+    std::memcpy(d, tmp, 12);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(tmp), hi);
+    std::memcpy(d + 12, tmp, 12);
+  }
+  warp_row<std::uint8_t, 3, true>(src, row, x, width, x0, y0, adelta, bdelta, options, fill);
+}
+#endif
+
 }  // namespace detail
 
 /// Warps `src` into a width x height image: each output pixel samples the source at map(x, y).
@@ -198,33 +303,47 @@ Image<T> warp_affine(const Image<T>& src, const AffineMap& map, int width, int h
   detail::require_image(src, "warp_affine");
   detail::require(width > 0 && height > 0, "warp_affine: output size must be positive, got " + std::to_string(width) +
                                                "x" + std::to_string(height));
+  detail::require(src.width() < 32768 && src.height() < 32768 && width < 32768 && height < 32768,
+                  "warp_affine: images must be smaller than 32768 pixels on each side (OpenCV's limit too)");
   for (double v : map.m) detail::require(std::isfinite(v), "warp_affine: the map has a non-finite coefficient");
   Image<T> dst(width, height, src.channels());
   const T fill = detail::saturate<T>(options.fill_value);
   const bool bilinear = options.interpolation == Interpolation::bilinear;
   const std::int64_t round_delta = bilinear ? (1 << (detail::kAbBits - detail::kInterBits - 1)) : (1 << (detail::kAbBits - 1));
-  std::vector<std::int64_t> adelta(static_cast<std::size_t>(width)), bdelta(static_cast<std::size_t>(width));
+  std::vector<std::int32_t> adelta(static_cast<std::size_t>(width)), bdelta(static_cast<std::size_t>(width));
   for (int x = 0; x < width; ++x) {
     adelta[static_cast<std::size_t>(x)] = detail::fixed(map.m[0] * x * detail::kAbScale);
     bdelta[static_cast<std::size_t>(x)] = detail::fixed(map.m[3] * x * detail::kAbScale);
   }
+  const bool simd = detail::simd_enabled();
   for (int y = 0; y < height; ++y) {
-    const std::int64_t x0 = detail::fixed((map.m[1] * y + map.m[2]) * detail::kAbScale) + round_delta;
-    const std::int64_t y0 = detail::fixed((map.m[4] * y + map.m[5]) * detail::kAbScale) + round_delta;
+    const std::int32_t x0 = detail::fixed((map.m[1] * y + map.m[2]) * detail::kAbScale) + static_cast<std::int32_t>(round_delta);
+    const std::int32_t y0 = detail::fixed((map.m[4] * y + map.m[5]) * detail::kAbScale) + static_cast<std::int32_t>(round_delta);
     T* d = dst.row(y);
     const auto* a = adelta.data();
     const auto* b = bdelta.data();
     if (bilinear) {
       switch (src.channels()) {
-        case 1: detail::warp_row<T, 1, true>(src, d, width, x0, y0, a, b, options, fill); break;
-        case 3: detail::warp_row<T, 3, true>(src, d, width, x0, y0, a, b, options, fill); break;
-        case 4: detail::warp_row<T, 4, true>(src, d, width, x0, y0, a, b, options, fill); break;
-        default: detail::warp_row<T, 0, true>(src, d, width, x0, y0, a, b, options, fill); break;
+        case 1: detail::warp_row<T, 1, true>(src, d, 0, width, x0, y0, a, b, options, fill); break;
+        case 3:
+#if WASTENET_AUGMENT_X86
+          if constexpr (std::is_same_v<T, std::uint8_t>) {
+            if (simd) {
+              detail::warp_row_rgb8_avx2(src, d, width, x0, y0, a, b, options, fill);
+              break;
+            }
+          }
+#endif
+          detail::warp_row<T, 3, true>(src, d, 0, width, x0, y0, a, b, options, fill);
+          break;
+        case 4: detail::warp_row<T, 4, true>(src, d, 0, width, x0, y0, a, b, options, fill); break;
+        default: detail::warp_row<T, 0, true>(src, d, 0, width, x0, y0, a, b, options, fill); break;
       }
     } else {
-      detail::warp_row<T, 0, false>(src, d, width, x0, y0, a, b, options, fill);
+      detail::warp_row<T, 0, false>(src, d, 0, width, x0, y0, a, b, options, fill);
     }
   }
+  (void)simd;
   return dst;
 }
 
@@ -367,38 +486,84 @@ inline AxisTaps linear_taps(int in, int out, bool area_mode) {
   return t;
 }
 
+#if WASTENET_AUGMENT_X86
+// The vertical blend of two uint8 rows into 11+11-bit fixed point, sixteen samples at a time.
+__attribute__((target("avx2"))) inline int blend_rows_u8_avx2(const std::uint8_t* r0, const std::uint8_t* r1, int n,
+                                                               int w, std::int32_t* out) {
+  const __m256i weights = _mm256_set1_epi32((w & 0xFFFF) | ((2048 - w) << 16));
+  int i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(r0 + i));
+    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(r1 + i));
+    const __m256i lo = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(a, b));  // r0[i], r1[i], r0[i+1], ...
+    const __m256i hi = _mm256_cvtepu8_epi16(_mm_unpackhi_epi8(a, b));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i), _mm256_madd_epi16(lo, weights));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i + 8), _mm256_madd_epi16(hi, weights));
+  }
+  return i;
+}
+
+// The horizontal blend of a blended row into output samples, eight at a time through gathers.
+__attribute__((target("avx2"))) inline int blend_columns_avx2(const std::int32_t* row, const std::int32_t* i0,
+                                                              const std::int32_t* i1, const std::int32_t* w, int n,
+                                                              std::uint8_t* out) {
+  const __m256i k2048 = _mm256_set1_epi32(2048), round = _mm256_set1_epi32(1 << 21);
+  int j = 0;
+  for (; j + 8 <= n; j += 8) {
+    const __m256i a = _mm256_i32gather_epi32(row, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(i0 + j)), 4);
+    const __m256i b = _mm256_i32gather_epi32(row, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(i1 + j)), 4);
+    const __m256i wj = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + j));
+    const __m256i v = _mm256_srai_epi32(
+        _mm256_add_epi32(_mm256_add_epi32(_mm256_mullo_epi32(a, wj), _mm256_mullo_epi32(b, _mm256_sub_epi32(k2048, wj))), round), 22);
+    const __m128i packed = _mm_packus_epi16(_mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1)), _mm_setzero_si128());
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(out + j), packed);
+  }
+  return j;
+}
+#endif
+
 template <class T>
 Image<T> resize_linear(const Image<T>& img, int width, int height, bool area_mode) {
   const int cn = img.channels();
   const AxisTaps tx = linear_taps(img.width(), width, area_mode), ty = linear_taps(img.height(), height, area_mode);
   Image<T> out(width, height, cn);
   if constexpr (std::is_same_v<T, std::uint8_t>) {
-    // OpenCV's fixed point: 11-bit weights per axis, one rounding at the end.
-    std::vector<int> ax(static_cast<std::size_t>(width)), ay(static_cast<std::size_t>(height));
-    for (int d = 0; d < width; ++d) ax[static_cast<std::size_t>(d)] = static_cast<int>(std::nearbyint(tx.w0[static_cast<std::size_t>(d)] * 2048.f));
-    for (int d = 0; d < height; ++d) ay[static_cast<std::size_t>(d)] = static_cast<int>(std::nearbyint(ty.w0[static_cast<std::size_t>(d)] * 2048.f));
-    std::vector<int> row0(static_cast<std::size_t>(width) * cn), row1(row0.size());
-    auto horizontal = [&](int sy, std::vector<int>& row) {
-      const T* s = img.row(sy);
-      for (int d = 0; d < width; ++d) {
-        const T* a = s + static_cast<std::size_t>(tx.i0[static_cast<std::size_t>(d)]) * cn;
-        const T* b = s + static_cast<std::size_t>(tx.i1[static_cast<std::size_t>(d)]) * cn;
-        const int w = ax[static_cast<std::size_t>(d)];
-        for (int c = 0; c < cn; ++c) row[static_cast<std::size_t>(d) * cn + c] = a[c] * w + b[c] * (2048 - w);
-      }
-    };
-    int have0 = -1, have1 = -1;
-    for (int y = 0; y < height; ++y) {
-      const int s0 = ty.i0[static_cast<std::size_t>(y)], s1 = ty.i1[static_cast<std::size_t>(y)];
-      if (s0 == have1) std::swap(row0, row1), std::swap(have0, have1);
-      if (s0 != have0) horizontal(s0, row0), have0 = s0;
-      if (s1 != have1) horizontal(s1, row1), have1 = s1;
-      const int w = ay[static_cast<std::size_t>(y)];
-      T* d = out.row(y);
-      for (std::size_t i = 0; i < row0.size(); ++i) {
-        d[i] = static_cast<T>((row0[i] * w + row1[i] * (2048 - w) + (1 << 21)) >> 22);
+    // OpenCV's fixed point: 11-bit weights per axis, one rounding at the end. The rows are blended
+    // first, then the columns; in exact integers the order does not change the result.
+    const int n_in = img.width() * cn, n_out = width * cn;
+    std::vector<std::int32_t> i0(static_cast<std::size_t>(n_out)), i1(i0.size()), wx(i0.size());
+    for (int d = 0; d < width; ++d) {
+      const int w = static_cast<int>(std::nearbyint(tx.w0[static_cast<std::size_t>(d)] * 2048.f));
+      for (int c = 0; c < cn; ++c) {
+        const std::size_t j = static_cast<std::size_t>(d) * cn + c;
+        i0[j] = tx.i0[static_cast<std::size_t>(d)] * cn + c;
+        i1[j] = tx.i1[static_cast<std::size_t>(d)] * cn + c;
+        wx[j] = w;
       }
     }
+    std::vector<std::int32_t> blended(static_cast<std::size_t>(n_in));
+    const bool simd = simd_enabled();
+    for (int y = 0; y < height; ++y) {
+      const std::uint8_t* r0 = img.row(ty.i0[static_cast<std::size_t>(y)]);
+      const std::uint8_t* r1 = img.row(ty.i1[static_cast<std::size_t>(y)]);
+      const int wy = static_cast<int>(std::nearbyint(ty.w0[static_cast<std::size_t>(y)] * 2048.f));
+      int i = 0;
+#if WASTENET_AUGMENT_X86
+      if (simd) i = blend_rows_u8_avx2(r0, r1, n_in, wy, blended.data());
+#endif
+      for (; i < n_in; ++i) blended[static_cast<std::size_t>(i)] = r0[i] * wy + r1[i] * (2048 - wy);
+      T* d = out.row(y);
+      int j = 0;
+#if WASTENET_AUGMENT_X86
+      if (simd) j = blend_columns_avx2(blended.data(), i0.data(), i1.data(), wx.data(), n_out, d);
+#endif
+      for (; j < n_out; ++j) {
+        const std::size_t k = static_cast<std::size_t>(j);
+        d[j] = static_cast<T>((blended[static_cast<std::size_t>(i0[k])] * wx[k] +
+                               blended[static_cast<std::size_t>(i1[k])] * (2048 - wx[k]) + (1 << 21)) >> 22);
+      }
+    }
+    (void)simd;
   } else {
     for (int y = 0; y < height; ++y) {
       const T* r0 = img.row(ty.i0[static_cast<std::size_t>(y)]);
@@ -442,24 +607,40 @@ template <class T>
 Image<T> resize_area(const Image<T>& img, int width, int height) {
   const int cn = img.channels();
   const auto tx = area_taps(img.width(), width), ty = area_taps(img.height(), height);
+  // Flattened horizontal taps: for each output sample, a run of (source sample, weight).
+  std::vector<int> start(static_cast<std::size_t>(width) + 1, 0);
+  std::vector<int> src_index;
+  std::vector<float> src_weight;
+  for (int x = 0; x < width; ++x) {
+    for (const AreaTap& t : tx[static_cast<std::size_t>(x)]) {
+      src_index.push_back(t.index * cn);
+      src_weight.push_back(static_cast<float>(t.weight));
+    }
+    start[static_cast<std::size_t>(x) + 1] = static_cast<int>(src_index.size());
+  }
   Image<T> out(width, height, cn);
-  std::vector<double> acc(static_cast<std::size_t>(width) * cn);
+  const std::size_t n = static_cast<std::size_t>(width) * cn;
+  std::vector<float> acc(n), hrow(n);
   for (int y = 0; y < height; ++y) {
-    std::fill(acc.begin(), acc.end(), 0.0);
+    std::fill(acc.begin(), acc.end(), 0.f);
     for (const AreaTap& vy : ty[static_cast<std::size_t>(y)]) {
       const T* s = img.row(vy.index);
       for (int x = 0; x < width; ++x) {
-        for (const AreaTap& vx : tx[static_cast<std::size_t>(x)]) {
-          const double w = vx.weight * vy.weight;
-          const T* p = s + static_cast<std::size_t>(vx.index) * cn;
-          for (int c = 0; c < cn; ++c) acc[static_cast<std::size_t>(x) * cn + c] += w * p[c];
+        for (int c = 0; c < cn; ++c) {
+          float v = 0.f;
+          for (int k = start[static_cast<std::size_t>(x)]; k < start[static_cast<std::size_t>(x) + 1]; ++k) {
+            v += src_weight[static_cast<std::size_t>(k)] * s[src_index[static_cast<std::size_t>(k)] + c];
+          }
+          hrow[static_cast<std::size_t>(x) * cn + c] = v;
         }
       }
+      const float w = static_cast<float>(vy.weight);
+      for (std::size_t i = 0; i < n; ++i) acc[i] += w * hrow[i];
     }
     T* d = out.row(y);
-    for (std::size_t i = 0; i < acc.size(); ++i) {
+    for (std::size_t i = 0; i < n; ++i) {
       if constexpr (std::is_same_v<T, std::uint8_t>) {
-        d[i] = saturate<T>(std::floor(acc[i] + 0.5));
+        d[i] = saturate<T>(std::floor(acc[i] + 0.5f));
       } else {
         d[i] = static_cast<T>(acc[i]);
       }
