@@ -148,6 +148,20 @@ TEST(AugmentGeometry, VectorAndPortablePathsAgreeBitForBit) {
   }
 }
 
+TEST(AugmentGeometry, VectorAndPortableResizeAgreeBitForBit) {
+  const ImageU8 odd = aug::resize(photo(), 37, 29);
+  for (const ImageU8* img : {&photo(), &odd}) {
+    for (auto [w, h] : {std::pair{224, 224}, std::pair{31, 17}, std::pair{500, 700}, std::pair{img->width(), 9}}) {
+      aug::simd_allowed() = true;
+      const ImageU8 fast = aug::resize(*img, w, h);
+      aug::simd_allowed() = false;
+      const ImageU8 portable = aug::resize(*img, w, h);
+      aug::simd_allowed() = true;
+      EXPECT_EQ(fast, portable) << img->width() << "x" << img->height() << " -> " << w << "x" << h;
+    }
+  }
+}
+
 TEST(AugmentGeometry, RotateAgreesWithGetRotationMatrix2D) {
   const ImageU8& img = photo();
   const cv::Point2f centre((img.width() - 1) * 0.5f, (img.height() - 1) * 0.5f);

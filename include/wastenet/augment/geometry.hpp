@@ -520,6 +520,94 @@ __attribute__((target("avx2"))) inline int blend_columns_avx2(const std::int32_t
   }
   return j;
 }
+
+// One source row blended along x (see resize_bilinear_rgb8_avx2).
+__attribute__((target("avx2"))) inline void resize_hpass_rgb8_avx2(const std::uint8_t* row, std::int32_t* h,
+                                                                   const std::int32_t* off, const std::int32_t* wx4,
+                                                                   const AxisTaps& tx, int simd_end, int width) {
+  const __m256i pairs = _mm256_setr_epi8(0, 3, 1, 4, 2, 5, -1, -1, 8, 11, 9, 12, 10, 13, -1, -1,  //
+                                         0, 3, 1, 4, 2, 5, -1, -1, 8, 11, 9, 12, 10, 13, -1, -1);
+  for (int d = 0; d < simd_end; d += 4) {
+    const __m128i idx = _mm_loadu_si128(reinterpret_cast<const __m128i*>(off + d));
+    const __m256i q = _mm256_shuffle_epi8(_mm256_i32gather_epi64(reinterpret_cast<const long long*>(row), idx, 1), pairs);
+    // q holds, per pixel, (a_r b_r a_g b_g a_b b_b 0 0): widen to 16 bits and weight each pair.
+    const __m256i p01 = _mm256_cvtepu8_epi16(_mm256_castsi256_si128(q));       // pixels d, d+1
+    const __m256i p23 = _mm256_cvtepu8_epi16(_mm256_extracti128_si256(q, 1));  // pixels d+2, d+3
+    const std::size_t base = static_cast<std::size_t>(d) * 4;
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(h + base),
+                        _mm256_madd_epi16(p01, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wx4 + base))));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(h + base + 8),
+                        _mm256_madd_epi16(p23, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wx4 + base + 8))));
+  }
+  for (int d = simd_end; d < width; ++d) {
+    const std::uint8_t* a = row + tx.i0[static_cast<std::size_t>(d)] * 3;
+    const std::uint8_t* b = row + tx.i1[static_cast<std::size_t>(d)] * 3;
+    const int w = wx4[static_cast<std::size_t>(d) * 4] & 0xFFFF;
+    for (int c = 0; c < 3; ++c) h[static_cast<std::size_t>(d) * 4 + c] = a[c] * w + b[c] * (2048 - w);
+    h[static_cast<std::size_t>(d) * 4 + 3] = 0;
+  }
+}
+
+// RGB bilinear resize in the same integers as the scalar path, but columns first (like OpenCV):
+// each needed source row is blended along x once, four output pixels per 64-bit gather (a pixel
+// and its right neighbour are six consecutive bytes), into rows of int32 padded to four lanes per
+// pixel; then pairs of those rows are blended along y eight lanes at a time.
+__attribute__((target("avx2"))) inline void resize_bilinear_rgb8_avx2(const Image<std::uint8_t>& img,
+                                                                       Image<std::uint8_t>& out, const AxisTaps& tx,
+                                                                       const AxisTaps& ty) {
+  const int width = out.width(), height = out.height(), n_in = img.width() * 3;
+  const std::size_t lanes = static_cast<std::size_t>(width) * 4;
+  std::vector<std::int32_t> wx4(lanes), off(static_cast<std::size_t>(width));
+  int simd_end = 0;  // pixels [0, simd_end) may read 8 bytes at their offset
+  for (int d = 0; d < width; ++d) {
+    const int w = static_cast<int>(std::nearbyint(tx.w0[static_cast<std::size_t>(d)] * 2048.f));
+    for (int k = 0; k < 4; ++k) wx4[static_cast<std::size_t>(d) * 4 + k] = (w & 0xFFFF) | ((2048 - w) << 16);
+    off[static_cast<std::size_t>(d)] = tx.i0[static_cast<std::size_t>(d)] * 3;
+    if (off[static_cast<std::size_t>(d)] + 8 <= n_in && tx.i1[static_cast<std::size_t>(d)] == tx.i0[static_cast<std::size_t>(d)] + 1) {
+      if (simd_end == d) simd_end = d + 1;
+    }
+  }
+  simd_end &= ~3;
+  std::vector<std::int32_t> h0(lanes + 8), h1(lanes + 8);
+  int have0 = -1, have1 = -1;
+  const __m256i round = _mm256_set1_epi32(1 << 21);
+  const __m256i compact = _mm256_setr_epi8(0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, -1, -1, -1, -1,  //
+                                           0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, -1, -1, -1, -1);
+  for (int y = 0; y < height; ++y) {
+    const int s0 = ty.i0[static_cast<std::size_t>(y)], s1 = ty.i1[static_cast<std::size_t>(y)];
+    if (s0 == have1) std::swap(h0, h1), std::swap(have0, have1);
+    if (s0 != have0) resize_hpass_rgb8_avx2(img.row(s0), h0.data(), off.data(), wx4.data(), tx, simd_end, width), have0 = s0;
+    if (s1 != have1) resize_hpass_rgb8_avx2(img.row(s1), h1.data(), off.data(), wx4.data(), tx, simd_end, width), have1 = s1;
+    const int wy = static_cast<int>(std::nearbyint(ty.w0[static_cast<std::size_t>(y)] * 2048.f));
+    const __m256i vw0 = _mm256_set1_epi32(wy), vw1 = _mm256_set1_epi32(2048 - wy);
+    std::uint8_t* d = out.row(y);
+    int x = 0;
+    for (; x + 8 <= width; x += 8) {  // 8 pixels: four vectors of two pixels each
+      __m256i v[4];
+      for (int k = 0; k < 4; ++k) {
+        const std::size_t base = static_cast<std::size_t>(x + 2 * k) * 4;
+        const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(h0.data() + base));
+        const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(h1.data() + base));
+        v[k] = _mm256_srai_epi32(_mm256_add_epi32(_mm256_add_epi32(_mm256_mullo_epi32(a, vw0), _mm256_mullo_epi32(b, vw1)), round), 22);
+      }
+      // packs interleaves 128-bit lanes: (v0 lo, v1 lo | v0 hi, v1 hi) = pixels (0, 2 | 1, 3).
+      const __m256i w01 = _mm256_packs_epi32(v[0], v[1]), w23 = _mm256_packs_epi32(v[2], v[3]);
+      const __m256i bytes = _mm256_permutevar8x32_epi32(_mm256_packus_epi16(w01, w23), _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+      // bytes: pixels 0..7 in order, four bytes each; drop every fourth byte.
+      const __m256i c = _mm256_shuffle_epi8(bytes, compact);
+      std::uint8_t tmp[32];
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(tmp), c);
+      std::memcpy(d + static_cast<std::size_t>(x) * 3, tmp, 12);
+      std::memcpy(d + static_cast<std::size_t>(x) * 3 + 12, tmp + 16, 12);
+    }
+    for (; x < width; ++x) {
+      for (int c = 0; c < 3; ++c) {
+        const std::size_t j = static_cast<std::size_t>(x) * 4 + c;
+        d[x * 3 + c] = static_cast<std::uint8_t>((h0[j] * wy + h1[j] * (2048 - wy) + (1 << 21)) >> 22);
+      }
+    }
+  }
+}
 #endif
 
 template <class T>
@@ -541,8 +629,14 @@ Image<T> resize_linear(const Image<T>& img, int width, int height, bool area_mod
         wx[j] = w;
       }
     }
-    std::vector<std::int32_t> blended(static_cast<std::size_t>(n_in));
     const bool simd = simd_enabled();
+#if WASTENET_AUGMENT_X86
+    if (simd && cn == 3) {
+      resize_bilinear_rgb8_avx2(img, out, tx, ty);
+      return out;
+    }
+#endif
+    std::vector<std::int32_t> blended(static_cast<std::size_t>(n_in));
     for (int y = 0; y < height; ++y) {
       const std::uint8_t* r0 = img.row(ty.i0[static_cast<std::size_t>(y)]);
       const std::uint8_t* r1 = img.row(ty.i1[static_cast<std::size_t>(y)]);
