@@ -7,7 +7,7 @@ set(flags -std=c++17 -fsyntax-only -Wall -Wextra -Wpedantic -Werror -I${SOURCE_D
     -DWASTENET_AUGMENT_PREVIEW="x")
 string(REPLACE "|" ";" include_dirs "${INCLUDES}")  # "|"-separated: a list does not survive -D
 foreach(dir ${include_dirs})
-  list(APPEND flags -I${dir})
+  list(APPEND flags -isystem ${dir})  # third-party headers: their warnings are not ours
 endforeach()
 file(GLOB_RECURSE headers RELATIVE ${SOURCE_DIR}/include ${SOURCE_DIR}/include/wastenet/*.hpp)
 file(GLOB sources ${SOURCE_DIR}/tests/*.cpp ${SOURCE_DIR}/examples/*.cpp ${SOURCE_DIR}/benchmarks/*.cpp)
