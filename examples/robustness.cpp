@@ -224,8 +224,10 @@ int run(int argc, char** argv) {
             aug::Rng rng(seed, i * 64 + cell.p);
             shown = ps[cell.p].apply(img, ps[cell.p].strengths[cell.s], rng);
           }
-          if (clf.classify(shown).top1 == truth) ++correct[c];
-          if (with_tta && clf.classify(shown, tta).top1 == truth) ++correct_tta[c];
+          // The first test-time view is the image itself: one batch gives both answers.
+          const auto views = clf.classify(wastenet::test_time_views(shown, tta));
+          if (views.front().top1 == truth) ++correct[c];
+          if (with_tta && wastenet::Classifier::mean_prediction(views).top1 == truth) ++correct_tta[c];
           const std::size_t d = ++done;
           if (bar && (d % 16 == 0 || d == total)) {
             std::lock_guard<std::mutex> lock(bar_mutex);

@@ -151,22 +151,25 @@ class Classifier {
     if (tta == TestTimeAugmentation::none) return classify(images);
     std::vector<Prediction> out;
     out.reserve(images.size());
-    for (const ImageU8& img : images) {
-      const std::vector<Prediction> views = classify(test_time_views(img, tta));
-      Prediction mean;
-      mean.logits.assign(views.front().logits.size(), 0.f);
-      mean.probabilities.assign(views.front().probabilities.size(), 0.f);
-      for (const Prediction& v : views) {
-        for (std::size_t k = 0; k < mean.logits.size(); ++k) {
-          mean.logits[k] += v.logits[k] / static_cast<float>(views.size());
-          mean.probabilities[k] += v.probabilities[k] / static_cast<float>(views.size());
-        }
-      }
-      mean.top1 = static_cast<std::size_t>(std::max_element(mean.probabilities.begin(), mean.probabilities.end()) -
-                                           mean.probabilities.begin());
-      out.push_back(std::move(mean));
-    }
+    for (const ImageU8& img : images) out.push_back(mean_prediction(classify(test_time_views(img, tta))));
     return out;
+  }
+
+  /// The mean of several predictions of one image (its test-time views): mean probabilities and
+  /// logits, top1 the most probable class of the mean.
+  static Prediction mean_prediction(const std::vector<Prediction>& views) {
+    Prediction mean;
+    mean.logits.assign(views.front().logits.size(), 0.f);
+    mean.probabilities.assign(views.front().probabilities.size(), 0.f);
+    for (const Prediction& v : views) {
+      for (std::size_t k = 0; k < mean.logits.size(); ++k) {
+        mean.logits[k] += v.logits[k] / static_cast<float>(views.size());
+        mean.probabilities[k] += v.probabilities[k] / static_cast<float>(views.size());
+      }
+    }
+    mean.top1 = static_cast<std::size_t>(std::max_element(mean.probabilities.begin(), mean.probabilities.end()) -
+                                         mean.probabilities.begin());
+    return mean;
   }
 
   Prediction classify(const ImageU8& image, TestTimeAugmentation tta) const {

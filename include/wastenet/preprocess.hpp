@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "wastenet/augment/geometry.hpp"
 #include "wastenet/error.hpp"
 #include "wastenet/image.hpp"
 #include "wastenet/tensor.hpp"
@@ -133,17 +134,7 @@ inline ImageU8 resize_like_pil(const ImageU8& in, int width, int height) {
 }
 
 /// The central width x height region (torchvision CenterCrop: offsets rounded half to even).
-inline ImageU8 center_crop(const ImageU8& in, int width, int height) {
-  if (width > in.width() || height > in.height()) throw ArgumentError("center_crop: crop larger than image");
-  const int top = static_cast<int>(std::nearbyint((in.height() - height) / 2.0));
-  const int left = static_cast<int>(std::nearbyint((in.width() - width) / 2.0));
-  ImageU8 out(width, height, in.channels());
-  for (int y = 0; y < height; ++y) {
-    const std::uint8_t* s = in.row(top + y) + static_cast<std::size_t>(left) * static_cast<std::size_t>(in.channels());
-    std::copy(s, s + out.row_stride(), out.row(y));
-  }
-  return out;
-}
+inline ImageU8 center_crop(const ImageU8& in, int width, int height) { return augment::center_crop(in, width, height); }
 
 /// Resizes an image the way the model was trained to see it (see ResizeMode).
 inline ImageU8 resize_for_model(const ImageU8& img, std::size_t size, ResizeMode mode) {
