@@ -81,11 +81,12 @@ int peak() {
 }
 
 int run(int argc, char** argv) {
-  const auto args = wastenet::cli::parse(argc, argv, {"threads", "batch", "size", "runs", "warmup"}, {"json", "peak"});
+  const auto args = wastenet::cli::parse(argc, argv, {"threads", "batch", "size", "runs", "warmup", "precision"}, {"json", "peak"});
   if (args.has("peak")) return peak();
   if (args.positional.size() != 1) throw wastenet::ArgumentError("usage: wastenet-bench-forward [options] MODEL");
   wastenet::ClassifierOptions opts;
   opts.threads = static_cast<std::size_t>(args.get_int("threads", 1, 1, 1024));
+  opts.precision = wastenet::parse_precision(args.get("precision", "fp32"));
   const wastenet::Classifier clf(args.positional[0], opts);
   const auto batch = static_cast<std::size_t>(args.get_int("batch", 1, 1, 4096));
   const auto size = static_cast<std::size_t>(args.get_int("size", static_cast<long>(clf.info().input_size), 32, 4096));
@@ -106,13 +107,14 @@ int run(int argc, char** argv) {
   const double gflops = 2.0 * macs_per_image(clf.network(), size) * static_cast<double>(batch) / (median * 1e6);
   if (args.has("json")) {
     fmt::print("{{\"model\": \"{}\", \"arch\": \"{}\", \"threads\": {}, \"batch\": {}, \"size\": {}, \"runs\": {}, "
-               "\"median_ms\": {:.4f}, \"p90_ms\": {:.4f}, \"images_per_second\": {:.2f}, \"gflops\": {:.2f}, \"kernels\": \"{}\"}}\n",
+               "\"median_ms\": {:.4f}, \"p90_ms\": {:.4f}, \"images_per_second\": {:.2f}, \"gflops\": {:.2f}, \"kernels\": \"{}\", "
+               "\"precision\": \"{}\"}}\n",
                args.positional[0], clf.info().arch, clf.threads(), batch, size, runs, median, p90, ips, gflops,
-               wastenet::kernel_path_name(wastenet::kernel_path()));
+               wastenet::kernel_path_name(wastenet::kernel_path()), wastenet::precision_name(opts.precision));
   } else {
-    fmt::print("{} {}px batch {} threads {} ({} kernels): median {:.2f} ms, p90 {:.2f} ms, {:.1f} images/s, {:.1f} GFLOP/s ({} runs)\n",
-               clf.info().arch, size, batch, clf.threads(), wastenet::kernel_path_name(wastenet::kernel_path()), median, p90, ips,
-               gflops, runs);
+    fmt::print("{} {}px batch {} threads {} ({} kernels, {}): median {:.2f} ms, p90 {:.2f} ms, {:.1f} images/s, {:.1f} GFLOP/s ({} runs)\n",
+               clf.info().arch, size, batch, clf.threads(), wastenet::kernel_path_name(wastenet::kernel_path()),
+               wastenet::precision_name(opts.precision), median, p90, ips, gflops, runs);
   }
   return 0;
 }

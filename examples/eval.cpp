@@ -1,6 +1,6 @@
 // wastenet-eval: accuracy of a model on a dataset split, computed by the library.
 //
-//   wastenet-eval [--model FILE] [--threads N] [--tta none|flips|flips+crops] [--json] [--predictions-out FILE]
+//   wastenet-eval [--model FILE] [--threads N] [--precision fp32|fp16] [--tta none|flips|flips+crops] [--json] [--predictions-out FILE]
 //                 --dataset DIR --split FILE
 //
 // The split file is TrashNet's format: one "filename label" per line; the image lives at
@@ -36,11 +36,12 @@ using wastenet::cli::progress;
 using wastenet::cli::read_split;
 
 const char* const usage =
-    "usage: wastenet-eval [--model FILE] [--threads N] [--tta none|flips|flips+crops] [--json] [--predictions-out FILE]\n"
+    "usage: wastenet-eval [--model FILE] [--threads N] [--precision fp32|fp16] [--tta none|flips|flips+crops] [--json]\n"
+    "                     [--predictions-out FILE]\n"
     "                     --dataset DIR --split FILE\n";
 
 int run(int argc, char** argv) {
-  const auto args = wastenet::cli::parse(argc, argv, {"model", "threads", "dataset", "split", "predictions-out", "tta"},
+  const auto args = wastenet::cli::parse(argc, argv, {"model", "threads", "dataset", "split", "predictions-out", "tta", "precision"},
                                          {"json", "help"});
   if (args.has("help")) {
     std::fputs(usage, stdout);
@@ -50,6 +51,7 @@ int run(int argc, char** argv) {
   if (!args.positional.empty()) throw wastenet::ArgumentError("unexpected argument '" + args.positional.front() + "'");
   wastenet::ClassifierOptions opts;
   opts.threads = static_cast<std::size_t>(args.get_int("threads", 0, 1, 1024));
+  opts.precision = wastenet::parse_precision(args.get("precision", "fp32"));
   const std::string model_path = args.get("model", WASTENET_DEFAULT_MODEL);
   const auto tta = wastenet::parse_test_time_augmentation(args.get("tta", "none"));
   const auto samples = read_split(args.get("dataset"), args.get("split"));
@@ -85,6 +87,7 @@ int run(int argc, char** argv) {
   doc["accuracy"] = accuracy;
   doc["images_per_second"] = static_cast<double>(samples.size()) / seconds;
   doc["threads"] = clf.threads();
+  doc["precision"] = wastenet::precision_name(opts.precision);
   doc["tta"] = args.get("tta", "none");
   doc["classes"] = nlohmann::ordered_json::array();
   doc["per_class"] = nlohmann::ordered_json::object();

@@ -38,6 +38,15 @@ const wastenet::Classifier& classifier() {
   return clf;
 }
 
+const wastenet::Classifier& fp16_classifier() {
+  static const wastenet::Classifier clf(model_path, [] {
+    wastenet::ClassifierOptions o;
+    o.precision = wastenet::Precision::fp16;
+    return o;
+  }());
+  return clf;
+}
+
 TEST(BundledModel, MetadataDescribesTheModel) {
   const auto& info = classifier().info();
   EXPECT_EQ(info.arch, "mobilenet_v2");
@@ -67,6 +76,38 @@ TEST(BundledModel, SampleImagesGetTheRecordedClasses) {
     const auto pred = classifier().classify(wastenet::read_image(wastenet::test::source_dir() + "/examples/images/" + name));
     EXPECT_EQ(classifier().info().class_name(pred.top1), recorded.at(name).pred) << name;
   }
+}
+
+TEST(BundledModel, Fp16GivesTheSameClassesOnTheSampleImages) {
+  const std::vector<std::string> samples = {"cardboard31.jpg", "cardboard334.jpg", "glass12.jpg",  "glass373.jpg",
+                                            "metal159.jpg",    "metal18.jpg",      "paper70.jpg",  "paper380.jpg",
+                                            "plastic125.jpg",  "plastic103.jpg",   "trash44.jpg",  "trash136.jpg"};
+  for (const auto& name : samples) {
+    const auto image = wastenet::read_image(wastenet::test::source_dir() + "/examples/images/" + name);
+    const auto p32 = classifier().classify(image), p16 = fp16_classifier().classify(image);
+    EXPECT_EQ(p16.top1, p32.top1) << name;
+    // The logits spread about 1.7 here; 2e-2 of unit-scale logits is about 0.03 (measured: 0.008).
+    for (std::size_t i = 0; i < p32.logits.size(); ++i) EXPECT_NEAR(p16.logits[i], p32.logits[i], 0.03f) << name;
+  }
+}
+
+// The FP16 targets: top-1 agreement with FP32 of at least 99.5% on the test split, accuracy within
+// half a point.
+TEST(BundledModel, Fp16AgreesWithFp32OnTheWholeTestSplit) {
+  const std::string images = wastenet::test::shared_dir() + "/data/trashnet/images";
+  if (!wastenet::test::exists(images)) GTEST_SKIP() << "../shared is absent (" << images << "): TrashNet is needed";
+  std::size_t agree = 0, correct32 = 0, correct16 = 0;
+  const auto recorded = recorded_predictions();
+  for (const auto& [file, r] : recorded) {
+    const auto image = wastenet::read_image(images + "/" + r.label + "/" + file);
+    const std::size_t t32 = classifier().classify(image).top1, t16 = fp16_classifier().classify(image).top1;
+    agree += t32 == t16;
+    correct32 += classifier().info().class_name(t32) == r.label;
+    correct16 += classifier().info().class_name(t16) == r.label;
+  }
+  const double n = static_cast<double>(recorded.size());
+  EXPECT_GE(static_cast<double>(agree) / n, 0.995);
+  EXPECT_LE(std::abs(static_cast<double>(correct16) - static_cast<double>(correct32)) / n, 0.005);
 }
 
 TEST(BundledModel, AgreesWithPyTorchOnTheWholeTestSplit) {

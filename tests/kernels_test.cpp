@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "wastenet/half.hpp"
 #include "wastenet/kernels/dispatch.hpp"
 #include "wastenet/nn/conv.hpp"
 
@@ -108,6 +109,7 @@ std::vector<ConvCase> conv_cases() {
 
 std::vector<KernelPath> supported_paths() {
   std::vector<KernelPath> paths{KernelPath::portable};
+  if (wastenet::kernel_path_supported(KernelPath::f16c)) paths.push_back(KernelPath::f16c);
   if (wastenet::kernel_path_supported(KernelPath::avx512)) paths.push_back(KernelPath::avx512);
   return paths;
 }
@@ -149,6 +151,51 @@ TEST_P(ConvKernels, MatchDirectConvolutionForEveryShapeActivationAndResidual) {
             worst = std::max(worst, std::abs(out[i] - want) / (1.0 + std::abs(want)));
           }
           EXPECT_LT(worst, 2e-5) << c.name << " act " << static_cast<int>(kind) << " residual " << with_residual
+                                 << " threads " << threads << " path " << wastenet::kernel_path_name(GetParam());
+        }
+      }
+    }
+  }
+}
+
+// FP16: binary16 input, weights and residual; FP32 accumulation; one rounding of the output. Against
+// the double reference on the same rounded values, within binary16's rounding (2^-11 relative) plus
+// FP32 accumulation error.
+TEST_P(ConvKernels, Fp16MatchesDirectConvolutionOnRoundedValues) {
+  wastenet::set_kernel_path(GetParam());
+  std::mt19937 rng(4321);
+  auto round_all = [](std::vector<float> v) {
+    for (float& x : v) x = static_cast<float>(wastenet::half(x));
+    return v;
+  };
+  for (const ConvCase& c : conv_cases()) {
+    const Shape4 in_shape{c.n, c.h, c.w, c.p.in_channels};
+    const std::size_t fan_in = c.p.in_channels / c.p.groups * c.p.kernel_h * c.p.kernel_w;
+    const auto in = round_all(random_vector(in_shape.count(), rng, 2.f));
+    const auto weight = random_vector(c.p.out_channels * fan_in, rng, 2.f / std::sqrt(static_cast<float>(fan_in)));
+    const auto bias = random_vector(c.p.out_channels, rng, 0.5f);
+    std::vector<wastenet::half> in_h(in.size());
+    for (std::size_t i = 0; i < in.size(); ++i) in_h[i] = wastenet::half(in[i]);
+    for (ActKind kind : {ActKind::identity, ActKind::relu6, ActKind::silu, ActKind::hardswish}) {
+      const Activation act{kind, 0.1f};
+      const wastenet::Conv2d layer(c.p, weight, bias, nullptr, act, wastenet::Precision::fp16);
+      const Shape4 o = layer.output_shape(in_shape);
+      const auto expected = reference_conv(c, o, in, round_all(weight), bias);
+      const auto residual = round_all(random_vector(o.count(), rng, 1.f));
+      std::vector<wastenet::half> res_h(residual.size());
+      for (std::size_t i = 0; i < residual.size(); ++i) res_h[i] = wastenet::half(residual[i]);
+      for (bool with_residual : {false, true}) {
+        for (std::size_t threads : {1, 3}) {
+          wastenet::ThreadPool pool(threads);
+          std::vector<wastenet::half> out(o.count(), wastenet::half::from_bits(0x7E00));  // NaN: unwritten shows
+          layer.forward_fp16(in_h.data(), in_shape, out.data(), with_residual ? res_h.data() : nullptr, pool);
+          double worst = 0;
+          for (std::size_t i = 0; i < out.size(); ++i) {
+            const double want = act(static_cast<float>(expected[i])) + (with_residual ? residual[i] : 0.f);
+            const double got = static_cast<float>(out[i]);
+            worst = std::max(worst, std::isnan(got) ? 1e9 : std::abs(got - want) / (1.0 + std::abs(want)));
+          }
+          EXPECT_LT(worst, 6e-4) << c.name << " act " << static_cast<int>(kind) << " residual " << with_residual
                                  << " threads " << threads << " path " << wastenet::kernel_path_name(GetParam());
         }
       }

@@ -14,6 +14,7 @@ wastenet_add_test(models_parity_test SOURCES models_parity_test.cpp LABELS refer
 gtest_discover_tests(models_parity_test TEST_PREFIX portable. DISCOVERY_TIMEOUT 60
                      PROPERTIES LABELS references FIXTURES_REQUIRED references ENVIRONMENT WASTENET_KERNELS=portable)
 wastenet_add_test(kernels_test SOURCES kernels_test.cpp)
+wastenet_add_test(precision_test SOURCES precision_test.cpp LABELS references)
 wastenet_add_test(bad_input_test SOURCES bad_input_test.cpp LABELS references)
 wastenet_add_test(preprocess_test SOURCES preprocess_test.cpp LABELS references)
 wastenet_add_test(cli_classify_test SOURCES cli_classify_test.cpp LABELS references)
@@ -60,3 +61,7 @@ target_compile_definitions(cli_augment_test PRIVATE WASTENET_ROBUSTNESS="$<TARGE
 add_dependencies(cli_augment_test wastenet-robustness wastenet-augment-preview)
 # The augmentation tests once more with the vector paths off (they must give the same bits).
 gtest_discover_tests(augment_test TEST_PREFIX portable. DISCOVERY_TIMEOUT 60 PROPERTIES ENVIRONMENT WASTENET_KERNELS=portable)
+# Packed models and the wastenet-pack tool.
+wastenet_add_test(pack_test SOURCES pack_test.cpp LABELS references)
+target_compile_definitions(pack_test PRIVATE WASTENET_PACK="$<TARGET_FILE:wastenet-pack>")
+add_dependencies(pack_test wastenet-pack)

@@ -25,6 +25,7 @@
 #include "wastenet/io/image.hpp"
 #include "wastenet/models/model.hpp"
 #include "wastenet/parallel.hpp"
+#include "wastenet/precision.hpp"
 #include "wastenet/preprocess.hpp"
 
 namespace wastenet {
@@ -92,12 +93,13 @@ struct ClassifierOptions {
   std::string arch;            // needed when the file has no "arch" metadata
   std::size_t threads = 0;     // 0: all cores
   std::string resize;          // "fit" or "crop"; empty: the model's metadata, else fit
+  Precision precision = Precision::fp32;  // fp16: binary16 weights and activations (precision.hpp)
 };
 
 class Classifier {
  public:
   explicit Classifier(const std::string& model_path, const ClassifierOptions& options = {})
-      : Classifier(load_model(model_path, LoadOptions{options.arch}), options) {}
+      : Classifier(load_model(model_path, LoadOptions{options.arch, options.precision}), options) {}
 
   Classifier(Model model, const ClassifierOptions& options = {})
       : model_(std::move(model)), pool_(resolve_threads(options.threads)) {

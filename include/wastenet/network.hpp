@@ -18,8 +18,11 @@
 #include <vector>
 
 #include "wastenet/error.hpp"
+#include "wastenet/half.hpp"
+#include "wastenet/kernels/convert.hpp"
 #include "wastenet/nn/layer.hpp"
 #include "wastenet/parallel.hpp"
+#include "wastenet/precision.hpp"
 #include "wastenet/tensor.hpp"
 
 namespace wastenet {
@@ -35,10 +38,12 @@ class Network {
   struct Workspace {
     Shape4 planned{};
     std::vector<Shape4> shapes;  // output shape of each step
-    std::vector<std::vector<float, AlignedAllocator<float>>> slots;
+    std::vector<std::vector<float, AlignedAllocator<float>>> slots;      // FP32 networks
+    std::vector<std::vector<half, AlignedAllocator<half>>> half_slots;   // FP16 networks
     std::size_t bytes() const {
       std::size_t b = 0;
       for (const auto& s : slots) b += s.capacity() * sizeof(float);
+      for (const auto& s : half_slots) b += s.capacity() * sizeof(half);
       return b;
     }
   };
@@ -67,6 +72,15 @@ class Network {
   }
 
   const std::vector<Step>& steps() const noexcept { return steps_; }
+
+  /// The precision of the activations between layers; the layers' weights were rounded to match
+  /// when they were created (LoadOptions::precision).
+  Precision precision() const noexcept { return precision_; }
+  /// Also records the kernel path now in force, which converts the input and the logits.
+  void set_precision(Precision p) {
+    precision_ = p;
+    conversion_path_ = kernel_path();
+  }
   std::size_t parameter_bytes() const {
     std::size_t b = 0;
     for (const auto& s : steps_) b += s.layer->parameter_bytes();
@@ -75,7 +89,8 @@ class Network {
 
   /// Shapes and buffer sizes for an input shape (NHWC).
   void plan(const Shape4& input, Workspace& ws) const {
-    if (ws.planned == input && ws.shapes.size() == steps_.size()) return;
+    const bool planned_fp16 = !ws.half_slots.empty();
+    if (ws.planned == input && ws.shapes.size() == steps_.size() && planned_fp16 == (precision_ == Precision::fp16)) return;
     std::vector<Shape4> slot_shape(static_cast<std::size_t>(slot_count_));
     std::vector<std::size_t> capacity(static_cast<std::size_t>(slot_count_), 0);
     slot_shape[input_slot] = input;
@@ -91,8 +106,16 @@ class Network {
       capacity[static_cast<std::size_t>(s.out)] = std::max(capacity[static_cast<std::size_t>(s.out)], out.count());
       ws.shapes.push_back(out);
     }
-    ws.slots.resize(static_cast<std::size_t>(slot_count_));
-    for (std::size_t i = 0; i < ws.slots.size(); ++i) ws.slots[i].resize(capacity[i]);
+    const std::size_t n = static_cast<std::size_t>(slot_count_);
+    if (precision_ == Precision::fp16) {
+      ws.slots.clear();
+      ws.half_slots.resize(n);
+      for (std::size_t i = 0; i < n; ++i) ws.half_slots[i].resize(capacity[i]);
+    } else {
+      ws.half_slots.clear();
+      ws.slots.resize(n);
+      for (std::size_t i = 0; i < n; ++i) ws.slots[i].resize(capacity[i]);
+    }
     ws.planned = input;
   }
 
@@ -100,6 +123,7 @@ class Network {
   Tensor<float> forward(const Tensor<float>& input, Workspace& ws, ThreadPool& pool) const {
     if (input.layout() != Layout::nhwc) return forward(input.to_layout(Layout::nhwc), ws, pool);
     plan(input.shape(), ws);
+    if (precision_ == Precision::fp16) return forward_fp16(input, ws, pool);
     std::copy(input.data(), input.data() + input.size(), ws.slots[input_slot].data());
     Shape4 cur_shape[8];
     cur_shape[input_slot] = input.shape();
@@ -119,7 +143,29 @@ class Network {
   }
 
  private:
+  // The input is rounded to binary16 like every other activation; the logits are widened back.
+  Tensor<float> forward_fp16(const Tensor<float>& input, Workspace& ws, ThreadPool& pool) const {
+    const KernelPath path = conversion_path_;
+    kernels::float_to_half(path, input.data(), nullptr, ws.half_slots[input_slot].data(), input.size());
+    Shape4 cur_shape[8];
+    cur_shape[input_slot] = input.shape();
+    for (std::size_t i = 0; i < steps_.size(); ++i) {
+      const Step& s = steps_[i];
+      const half* res = s.residual >= 0 ? ws.half_slots[static_cast<std::size_t>(s.residual)].data() : nullptr;
+      s.layer->forward_fp16(ws.half_slots[static_cast<std::size_t>(s.in)].data(), cur_shape[s.in],
+                            ws.half_slots[static_cast<std::size_t>(s.out)].data(), res, pool);
+      cur_shape[s.out] = ws.shapes[i];
+    }
+    const Shape4 out_shape = steps_.empty() ? input.shape() : ws.shapes.back();
+    Tensor<float> out(out_shape);
+    const int last = steps_.empty() ? input_slot : steps_.back().out;
+    kernels::half_to_float(path, ws.half_slots[static_cast<std::size_t>(last)].data(), out.data(), out_shape.count());
+    return out;
+  }
+
   std::vector<Step> steps_;
+  Precision precision_ = Precision::fp32;
+  KernelPath conversion_path_ = KernelPath::portable;
   int slot_count_ = 1;
 };
 

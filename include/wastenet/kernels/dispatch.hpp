@@ -3,7 +3,7 @@
 //
 // Operators consult kernel_path() when they are created (weights are packed for that path), so a
 // test or benchmark forces a path with set_kernel_path() before loading a model, or with the
-// environment variable WASTENET_KERNELS=portable|avx512.
+// environment variable WASTENET_KERNELS=portable|f16c|avx512.
 //
 //   wastenet::set_kernel_path(wastenet::KernelPath::portable);   // the reference kernels
 #pragma once
@@ -17,6 +17,7 @@
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define WASTENET_X86_KERNELS 1
+#include <cpuid.h>
 #else
 #define WASTENET_X86_KERNELS 0
 #endif
@@ -25,16 +26,34 @@ namespace wastenet {
 
 enum class KernelPath {
   portable,  // plain C++ and Eigen: every CPU, the specification the others are tested against
-  avx512,    // AVX-512F (+BW, VL, DQ) and FMA intrinsics
+  avx512,    // AVX-512F (+BW, VL, DQ) and FMA intrinsics; FP16 storage converted with AVX-512F's vcvtph2ps
+  f16c,      // AVX2 CPUs: the portable FP32 kernels, FP16 storage converted with F16C (8 lanes)
 };
 
-inline const char* kernel_path_name(KernelPath p) noexcept { return p == KernelPath::avx512 ? "avx512" : "portable"; }
+inline const char* kernel_path_name(KernelPath p) noexcept {
+  return p == KernelPath::avx512 ? "avx512" : p == KernelPath::f16c ? "f16c" : "portable";
+}
+
+namespace detail {
+/// CPUID.1:ECX bit 29 (Clang 14's __builtin_cpu_supports does not know "f16c").
+inline bool cpu_has_f16c() noexcept {
+#if WASTENET_X86_KERNELS
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  return __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & (1u << 29)) != 0;
+#else
+  return false;
+#endif
+}
+}  // namespace detail
 
 /// True if this CPU can run `p`.
 inline bool kernel_path_supported(KernelPath p) noexcept {
   if (p == KernelPath::portable) return true;
 #if WASTENET_X86_KERNELS
   __builtin_cpu_init();
+  if (p == KernelPath::f16c) {
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && detail::cpu_has_f16c();
+  }
   return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
          __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("fma");
 #else
@@ -44,7 +63,8 @@ inline bool kernel_path_supported(KernelPath p) noexcept {
 
 /// The fastest path this CPU supports.
 inline KernelPath best_kernel_path() noexcept {
-  return kernel_path_supported(KernelPath::avx512) ? KernelPath::avx512 : KernelPath::portable;
+  if (kernel_path_supported(KernelPath::avx512)) return KernelPath::avx512;
+  return kernel_path_supported(KernelPath::f16c) ? KernelPath::f16c : KernelPath::portable;
 }
 
 namespace detail {
@@ -72,6 +92,7 @@ inline KernelPath kernel_path() {
   if (const char* env = std::getenv("WASTENET_KERNELS")) {
     if (std::strcmp(env, "portable") == 0) return KernelPath::portable;
     if (std::strcmp(env, "avx512") == 0 && kernel_path_supported(KernelPath::avx512)) return KernelPath::avx512;
+    if (std::strcmp(env, "f16c") == 0 && kernel_path_supported(KernelPath::f16c)) return KernelPath::f16c;
   }
   return best_kernel_path();
 }

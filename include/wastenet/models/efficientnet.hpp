@@ -69,7 +69,7 @@ inline Network build_efficientnet(WeightReader& w, int variant) {
   const std::size_t classes = w.rows_of("classifier.1.weight");
   auto fc_w = w.get("classifier.1.weight", {classes, last_out});
   auto fc_b = w.get("classifier.1.bias", {classes});
-  net.add(std::make_unique<Linear>(last_out, classes, fc_w, std::move(fc_b), Activation{}), x);
+  net.add(std::make_unique<Linear>(last_out, classes, fc_w, std::move(fc_b), Activation{}, w.precision()), x);
   return net;
 }
 

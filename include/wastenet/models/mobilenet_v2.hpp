@@ -50,7 +50,7 @@ inline Network build_mobilenet_v2(WeightReader& w) {
   const std::size_t classes = w.rows_of("classifier.1.weight");
   auto fc_w = w.get("classifier.1.weight", {classes, last});
   auto fc_b = w.get("classifier.1.bias", {classes});
-  net.add(std::make_unique<Linear>(last, classes, fc_w, std::move(fc_b), Activation{}), x);
+  net.add(std::make_unique<Linear>(last, classes, fc_w, std::move(fc_b), Activation{}, w.precision()), x);
   return net;
 }
 

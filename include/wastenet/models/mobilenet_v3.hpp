@@ -64,11 +64,11 @@ inline Network build_mobilenet_v3(WeightReader& w, bool large) {
   x = net.add(std::make_unique<GlobalAvgPool>(), x);
   auto w0 = w.get("classifier.0.weight", {last_channel, last_out});
   auto b0 = w.get("classifier.0.bias", {last_channel});
-  x = net.add(std::make_unique<Linear>(last_out, last_channel, w0, std::move(b0), Activation{ActKind::hardswish}), x);
+  x = net.add(std::make_unique<Linear>(last_out, last_channel, w0, std::move(b0), Activation{ActKind::hardswish}, w.precision()), x);
   const std::size_t classes = w.rows_of("classifier.3.weight");
   auto w3 = w.get("classifier.3.weight", {classes, last_channel});
   auto b3 = w.get("classifier.3.bias", {classes});
-  net.add(std::make_unique<Linear>(last_channel, classes, w3, std::move(b3), Activation{}), x);
+  net.add(std::make_unique<Linear>(last_channel, classes, w3, std::move(b3), Activation{}, w.precision()), x);
   return net;
 }
 

@@ -70,7 +70,8 @@ struct Model {
 };
 
 struct LoadOptions {
-  std::string arch;  // required when the file has no "arch" metadata
+  std::string arch;                      // required when the file has no "arch" metadata
+  Precision precision = Precision::fp32;  // fp16: binary16 weights and activations, FP32 accumulation
 };
 
 namespace detail {
@@ -138,8 +139,9 @@ inline Model load_model(const SafetensorsFile& file, const LoadOptions& options 
     throw ModelError(file.path() + ": no 'arch' in the file's metadata; name the architecture (--arch)");
   }
   info.input_size = default_input_size(info.arch);
-  WeightReader reader(file, info.arch);
+  WeightReader reader(file, info.arch, options.precision);
   m.network = build_network(info.arch, reader);
+  m.network.set_precision(options.precision);
   reader.expect_all_used();
   const auto& last = *m.network.steps().back().layer;
   info.num_classes = dynamic_cast<const Linear&>(last).out_features();

@@ -15,6 +15,7 @@
 #include "wastenet/nn/activation.hpp"
 #include "wastenet/nn/conv.hpp"
 #include "wastenet/nn/se.hpp"
+#include "wastenet/precision.hpp"
 
 namespace wastenet {
 
@@ -26,11 +27,38 @@ inline std::size_t make_divisible(double v, std::size_t divisor = 8) {
   return nv;
 }
 
+/// One tensor of a packed model: what a builder used, with batch norm already folded in.
+struct PackedTensor {
+  std::string name;
+  std::vector<std::size_t> shape;
+  std::vector<float> values;
+};
+
+/// Metadata value marking a packed file (`"packed": "bn_folded"`): every convolution that torchvision
+/// follows with a batch norm carries the folded weight and a `bias` instead, and the batch-norm
+/// tensors are absent.
+inline constexpr const char* packed_bn_folded = "bn_folded";
+
 class WeightReader {
  public:
-  WeightReader(const SafetensorsFile& file, std::string arch) : file_(file), arch_(std::move(arch)) {}
+  WeightReader(const SafetensorsFile& file, std::string arch, Precision precision = Precision::fp32)
+      : file_(file), arch_(std::move(arch)), precision_(precision) {
+    const std::string packing = file_.meta("packed");
+    if (!packing.empty() && packing != packed_bn_folded) {
+      throw ModelError(file_.path() + ": metadata 'packed' is '" + packing + "'; the only packing is '" + packed_bn_folded + "'");
+    }
+    packed_ = !packing.empty();
+  }
+
+  /// From now on, every tensor a builder uses is appended to `out`, convolutions with their batch
+  /// norm folded in: the contents of a packed file (wastenet-pack).
+  void record_into(std::vector<PackedTensor>* out) noexcept { record_ = out; }
+  /// True if the file was written by wastenet-pack.
+  bool packed() const noexcept { return packed_; }
 
   const SafetensorsFile& file() const noexcept { return file_; }
+  /// The precision the layers are built for.
+  Precision precision() const noexcept { return precision_; }
 
   /// The float values of `name`, which must have exactly `shape`.
   std::vector<float> get(const std::string& name, const std::vector<std::size_t>& shape) {
@@ -46,7 +74,9 @@ class WeightReader {
       throw ModelError(file_.path() + ": tensor '" + name + "' has dtype " + dtype_name(t->dtype) + ", expected a float type");
     }
     used_.insert(name);
-    return file_.to_float(*t);
+    std::vector<float> values = file_.to_float(*t);
+    if (record_) record_->push_back({name, shape, values});
+    return values;
   }
 
   /// Shape of an existing tensor (for layers whose size is read from the file, like the classifier).
@@ -100,11 +130,23 @@ class WeightReader {
   }
 
   /// A bias-free convolution `conv_name` followed by BN `bn_name`.
+  /// In a packed file: the folded convolution `conv_name` with its bias, and no batch norm.
   std::unique_ptr<Conv2d> conv_bn(const std::string& conv_name, const std::string& bn_name, const ConvParams& p,
                                   float eps, ActKind act) {
     auto w = get(conv_name + ".weight", {p.out_channels, p.in_channels / p.groups, p.kernel_h, p.kernel_w});
+    if (packed_) {
+      auto b = get(conv_name + ".bias", {p.out_channels});
+      return std::make_unique<Conv2d>(p, std::move(w), std::move(b), nullptr, Activation{act}, precision_);
+    }
     const BatchNormParams bn = batch_norm(bn_name, p.out_channels, eps);
-    return std::make_unique<Conv2d>(p, std::move(w), std::vector<float>{}, &bn, Activation{act});
+    if (record_) {  // replace the four batch-norm records and the raw weight by the folded pair
+      record_->resize(record_->size() - 4);
+      PackedTensor& weight = record_->back();
+      std::vector<float> bias;
+      fold_batch_norm(weight.values, bias, p.out_channels, bn);
+      record_->push_back({conv_name + ".bias", {p.out_channels}, std::move(bias)});
+    }
+    return std::make_unique<Conv2d>(p, std::move(w), std::vector<float>{}, &bn, Activation{act}, precision_);
   }
 
   /// torchvision's SqueezeExcitation under `prefix` (fc1, fc2 as 1x1 convs with bias).
@@ -115,7 +157,7 @@ class WeightReader {
     auto w2 = get(prefix + ".fc2.weight", {channels, squeeze, 1, 1});
     auto b2 = get(prefix + ".fc2.bias", {channels});
     return std::make_unique<SqueezeExcite>(channels, squeeze, std::move(w1), std::move(b1), std::move(w2), std::move(b2),
-                                           Activation{act}, Activation{gate});
+                                           Activation{act}, Activation{gate}, precision_);
   }
 
   /// Throws ModelError naming the first tensor in the file that the architecture did not use.
@@ -130,6 +172,9 @@ class WeightReader {
  private:
   const SafetensorsFile& file_;
   std::string arch_;
+  Precision precision_;
+  bool packed_ = false;
+  std::vector<PackedTensor>* record_ = nullptr;
   std::set<std::string> used_;
 };
 

@@ -14,11 +14,13 @@
 #include <vector>
 
 #include "wastenet/error.hpp"
+#include "wastenet/kernels/convert.hpp"
 #include "wastenet/kernels/dispatch.hpp"
 #include "wastenet/kernels/portable.hpp"
 #include "wastenet/kernels/x86/f32_avx512.hpp"
 #include "wastenet/nn/activation.hpp"
 #include "wastenet/nn/layer.hpp"
+#include "wastenet/precision.hpp"
 
 namespace wastenet {
 
@@ -56,8 +58,10 @@ class Conv2d final : public Layer {
   enum class Kind { pointwise, depthwise, general };
 
   /// `weight` in PyTorch's layout [out][in/groups][kh][kw]; `bias` empty or [out]; `bn` optional.
+  /// With Precision::fp16 the folded weights are rounded to binary16 (as a packed FP16 file holds
+  /// them); the bias stays FP32 because it is added to the FP32 accumulator.
   Conv2d(const ConvParams& p, std::vector<float> weight, std::vector<float> bias, const BatchNormParams* bn,
-         Activation act)
+         Activation act, Precision precision = Precision::fp32)
       : p_(p), act_(act) {
     if (p.groups == 0 || p.in_channels % p.groups || p.out_channels % p.groups || p.kernel_h == 0 ||
         p.kernel_w == 0 || p.stride_h == 0 || p.stride_w == 0 || p.dilation_h == 0 || p.dilation_w == 0) {
@@ -69,6 +73,7 @@ class Conv2d final : public Layer {
     if (weight.size() != p.out_channels * cin_g * taps) throw ArgumentError("Conv2d: weight size does not match the parameters");
     if (!bias.empty() && bias.size() != p.out_channels) throw ArgumentError("Conv2d: bias size does not match out_channels");
     if (bn) fold_batch_norm(weight, bias, p.out_channels, *bn);
+    if (precision == Precision::fp16) kernels::round_to_half(weight.data(), weight.size());
     if (bias.empty()) bias.assign(p.out_channels, 0.f);
     bias_ = std::move(bias);
 
@@ -159,6 +164,18 @@ class Conv2d final : public Layer {
     }
   }
 
+  /// FP16: 1x1 and depthwise convolutions widen and round block by block (a few rows at a time,
+  /// which stay in L1/L2) around the FP32 kernels, instead of whole tensors.
+  void forward_fp16(const half* in, const Shape4& s, half* out, const half* residual, ThreadPool& pool) const override {
+    if (kind_ == Kind::pointwise) {
+      forward_fp16_pointwise(in, s, out, residual, pool);
+    } else if (kind_ == Kind::depthwise) {
+      forward_fp16_depthwise(in, s, out, residual, pool);
+    } else {
+      Layer::forward_fp16(in, s, out, residual, pool);
+    }
+  }
+
   std::size_t parameter_bytes() const override { return (packed_.size() + bias_.size()) * sizeof(float); }
   KernelPath kernel_path_used() const noexcept { return path_; }
 
@@ -170,6 +187,88 @@ class Conv2d final : public Layer {
   }
 
  private:
+  // Per-thread FP32 scratch for the FP16 paths; grows to the largest block once.
+  static float* scratch(std::vector<float, AlignedAllocator<float>>& v, std::size_t n) {
+    if (v.size() < n) v.resize(n);
+    return v.data();
+  }
+
+  void forward_fp16_pointwise(const half* in, const Shape4& s, half* out, const half* residual, ThreadPool& pool) const {
+    const std::size_t K = p_.in_channels, N = p_.out_channels;
+    pool.parallel_for(s.n * s.h * s.w, [&](std::size_t b, std::size_t e) {
+      static thread_local std::vector<float, AlignedAllocator<float>> a_buf, c_buf;
+      constexpr std::size_t block = 96;
+      float* a = scratch(a_buf, block * K);
+      float* c = scratch(c_buf, block * N);
+      for (std::size_t r = b; r < e; r += block) {
+        const std::size_t m = std::min(block, e - r);
+        kernels::half_to_float(path_, in + r * K, a, m * K);
+#if WASTENET_X86_KERNELS
+        if (path_ == KernelPath::avx512) {
+          kernels::f32_gemm_6x32_avx512(a, c, 0, m, K, N, packed_.data(), bias_.data(), act_, nullptr);
+        } else
+#endif
+        {
+          kernels::f32_gemm_epilogue_eigen(a, c, 0, m, K, N, packed_.data(), bias_.data(), act_, nullptr);
+        }
+        kernels::float_to_half(path_, c, residual ? residual + r * N : nullptr, out + r * N, m * N);
+      }
+    }, 16);
+  }
+
+  // A band of output rows of one image needs a band of input rows: widen those, run the FP32
+  // kernel on a geometry shifted to the band (its top padding absorbs the offset), round the output.
+  void forward_fp16_depthwise(const half* in, const Shape4& s, half* out, const half* residual, ThreadPool& pool) const {
+    const Shape4 o = output_shape(s);
+    const std::size_t C = s.c;
+    pool.parallel_for(o.n * o.h, [&](std::size_t b, std::size_t e) {
+      static thread_local std::vector<float, AlignedAllocator<float>> in_buf, out_buf;
+      constexpr std::size_t band = 4;  // output rows per step
+      for (std::size_t row = b; row < e;) {
+        const std::size_t n = row / o.h, oy0 = row % o.h;
+        const std::size_t oy1 = std::min({o.h, oy0 + band, oy0 + (e - row)});
+        const std::ptrdiff_t first = static_cast<std::ptrdiff_t>(oy0 * p_.stride_h) - static_cast<std::ptrdiff_t>(p_.pad_h);
+        const std::ptrdiff_t last = static_cast<std::ptrdiff_t>((oy1 - 1) * p_.stride_h + (p_.kernel_h - 1) * p_.dilation_h) -
+                                    static_cast<std::ptrdiff_t>(p_.pad_h);
+        const std::size_t iy0 = static_cast<std::size_t>(std::max<std::ptrdiff_t>(0, first));
+        const std::size_t iy1 = std::min(s.h, static_cast<std::size_t>(std::max<std::ptrdiff_t>(0, last + 1)));
+        const std::size_t in_rows = iy1 > iy0 ? iy1 - iy0 : 0;
+        float* fin = scratch(in_buf, std::max<std::size_t>(1, in_rows) * s.w * C);
+        float* fout = scratch(out_buf, (oy1 - oy0) * o.w * C);
+        kernels::half_to_float(path_, in + (n * s.h + iy0) * s.w * C, fin, in_rows * s.w * C);
+        if (in_rows == 0) std::fill(fin, fin + s.w * C, 0.f);  // the window lies in the padding: zeros
+        // Input row iy0 + i sits at band row i; output row oy0 + j at band row j.
+        const kernels::ConvGeometry g{1, std::max<std::size_t>(1, in_rows), s.w, C, oy1 - oy0, o.w, o.c,
+                                      p_.kernel_h, p_.kernel_w, p_.stride_h, p_.stride_w,
+                                      static_cast<std::size_t>(static_cast<std::ptrdiff_t>(iy0) + static_cast<std::ptrdiff_t>(p_.pad_h) -
+                                                               static_cast<std::ptrdiff_t>(oy0 * p_.stride_h)),
+                                      p_.pad_w, p_.dilation_h, p_.dilation_w, p_.groups};
+        run_depthwise_f32(g, fin, fout, 0, oy1 - oy0, nullptr);
+        const std::size_t count = (oy1 - oy0) * o.w * C, at = (n * o.h + oy0) * o.w * C;
+        kernels::float_to_half(path_, fout, residual ? residual + at : nullptr, out + at, count);
+        row += oy1 - oy0;
+      }
+    });
+  }
+
+  void run_depthwise_f32(const kernels::ConvGeometry& g, const float* in, float* out, std::size_t b, std::size_t e,
+                         const float* residual) const {
+#if WASTENET_X86_KERNELS
+    if (path_ == KernelPath::avx512) {
+      const bool undilated = g.dh == 1 && g.dw == 1;
+      if (undilated && g.kh == 3 && g.kw == 3) {
+        kernels::f32_dwconv_fixed_avx512<3, 3>(g, in, out, b, e, packed_.data(), wstride_, bias_.data(), act_, residual);
+      } else if (undilated && g.kh == 5 && g.kw == 5) {
+        kernels::f32_dwconv_fixed_avx512<5, 5>(g, in, out, b, e, packed_.data(), wstride_, bias_.data(), act_, residual);
+      } else {
+        kernels::f32_dwconv_avx512(g, in, out, b, e, packed_.data(), wstride_, bias_.data(), act_, residual);
+      }
+      return;
+    }
+#endif
+    kernels::f32_dwconv_portable(g, in, out, b, e, packed_.data(), bias_.data(), act_, residual);
+  }
+
   void pack_gemm(const std::vector<float>& kn, std::size_t K, std::size_t N) {
 #if WASTENET_X86_KERNELS
     if (path_ == KernelPath::avx512) {
@@ -192,16 +291,7 @@ class Conv2d final : public Layer {
         }, kernels::avx512_gemm_mr);
         break;
       case Kind::depthwise:
-        pool.parallel_for(g.n * g.oh, [&](std::size_t b, std::size_t e) {
-          const bool undilated = g.dh == 1 && g.dw == 1;
-          if (undilated && g.kh == 3 && g.kw == 3) {
-            kernels::f32_dwconv_fixed_avx512<3, 3>(g, in, out, b, e, packed_.data(), wstride_, bias_.data(), act_, residual);
-          } else if (undilated && g.kh == 5 && g.kw == 5) {
-            kernels::f32_dwconv_fixed_avx512<5, 5>(g, in, out, b, e, packed_.data(), wstride_, bias_.data(), act_, residual);
-          } else {
-            kernels::f32_dwconv_avx512(g, in, out, b, e, packed_.data(), wstride_, bias_.data(), act_, residual);
-          }
-        });
+        pool.parallel_for(g.n * g.oh, [&](std::size_t b, std::size_t e) { run_depthwise_f32(g, in, out, b, e, residual); });
         break;
       case Kind::general:
         if (direct_) {

@@ -7,10 +7,12 @@
 #include <cstddef>
 #include <vector>
 
+#include "wastenet/kernels/convert.hpp"
 #include "wastenet/kernels/dispatch.hpp"
 #include "wastenet/kernels/portable.hpp"
 #include "wastenet/kernels/x86/f32_avx512.hpp"
 #include "wastenet/nn/activation.hpp"
+#include "wastenet/precision.hpp"
 #include "wastenet/tensor.hpp"
 
 namespace wastenet {
@@ -18,12 +20,14 @@ namespace wastenet {
 class DenseProduct {
  public:
   DenseProduct() = default;
-  /// `w_out_in` in PyTorch's layout [N][K]; `bias` [N].
-  DenseProduct(std::size_t K, std::size_t N, const std::vector<float>& w_out_in, std::vector<float> bias, Activation act)
+  /// `w_out_in` in PyTorch's layout [N][K]; `bias` [N]. fp16 rounds the weights to binary16.
+  DenseProduct(std::size_t K, std::size_t N, const std::vector<float>& w_out_in, std::vector<float> bias, Activation act,
+               Precision precision = Precision::fp32)
       : K_(K), N_(N), bias_(std::move(bias)), act_(act), path_(kernel_path()) {
     std::vector<float> kn(K * N);
     for (std::size_t n = 0; n < N; ++n)
       for (std::size_t k = 0; k < K; ++k) kn[k * N + n] = w_out_in[n * K + k];
+    if (precision == Precision::fp16) kernels::round_to_half(kn.data(), kn.size());
 #if WASTENET_X86_KERNELS
     if (path_ == KernelPath::avx512) {
       packed_.assign((N + kernels::avx512_gemm_nr - 1) / kernels::avx512_gemm_nr * kernels::avx512_gemm_nr * K, 0.f);

@@ -38,10 +38,10 @@ class GlobalAvgPool final : public Layer {
 class Linear final : public Layer {
  public:
   Linear(std::size_t in_features, std::size_t out_features, const std::vector<float>& weight, std::vector<float> bias,
-         Activation act)
+         Activation act, Precision precision = Precision::fp32)
       : in_(in_features), out_(out_features), act_(act) {
     if (weight.size() != in_ * out_ || bias.size() != out_) throw ArgumentError("Linear: weight/bias sizes do not match");
-    dense_ = DenseProduct(in_, out_, weight, std::move(bias), act);
+    dense_ = DenseProduct(in_, out_, weight, std::move(bias), act, precision);
   }
   std::size_t in_features() const noexcept { return in_; }
   std::size_t out_features() const noexcept { return out_; }

@@ -20,13 +20,14 @@ class SqueezeExcite final : public Layer {
  public:
   /// fc1_w [squeeze][channels], fc2_w [channels][squeeze] (PyTorch's conv weights, 1x1 dropped).
   SqueezeExcite(std::size_t channels, std::size_t squeeze, const std::vector<float>& fc1_w, std::vector<float> fc1_b,
-                const std::vector<float>& fc2_w, std::vector<float> fc2_b, Activation act, Activation gate)
+                const std::vector<float>& fc2_w, std::vector<float> fc2_b, Activation act, Activation gate,
+                Precision precision = Precision::fp32)
       : c_(channels), s_(squeeze), act_(act), gate_(gate) {
     if (fc1_w.size() != s_ * c_ || fc1_b.size() != s_ || fc2_w.size() != c_ * s_ || fc2_b.size() != c_) {
       throw ArgumentError("SqueezeExcite: weight sizes do not match channels/squeeze");
     }
-    fc1_ = DenseProduct(c_, s_, fc1_w, std::move(fc1_b), act_);
-    fc2_ = DenseProduct(s_, c_, fc2_w, std::move(fc2_b), gate_);
+    fc1_ = DenseProduct(c_, s_, fc1_w, std::move(fc1_b), act_, precision);
+    fc2_ = DenseProduct(s_, c_, fc2_w, std::move(fc2_b), gate_, precision);
   }
 
   Shape4 output_shape(const Shape4& in) const override {
