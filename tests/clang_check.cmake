@@ -4,7 +4,7 @@
 set(flags -std=c++17 -fsyntax-only -Wall -Wextra -Wpedantic -Werror -I${SOURCE_DIR}/include
     -DWASTENET_TEST_DATA="x" -DWASTENET_SHARED_DIR="x" -DWASTENET_SOURCE_DIR="x" -DWASTENET_CLASSIFY="x"
     -DWASTENET_DEFAULT_MODEL="x" -DWASTENET_STREAM="x" -DWASTENET_ROBUSTNESS="x"
-    -DWASTENET_AUGMENT_PREVIEW="x")
+    -DWASTENET_AUGMENT_PREVIEW="x" -DWASTENET_PACK="x")
 string(REPLACE "|" ";" include_dirs "${INCLUDES}")  # "|"-separated: a list does not survive -D
 foreach(dir ${include_dirs})
   list(APPEND flags -isystem ${dir})  # third-party headers: their warnings are not ours

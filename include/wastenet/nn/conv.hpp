@@ -164,15 +164,14 @@ class Conv2d final : public Layer {
     }
   }
 
-  /// FP16: 1x1 and depthwise convolutions widen and round block by block (a few rows at a time,
-  /// which stay in L1/L2) around the FP32 kernels, instead of whole tensors.
+  /// FP16: the FP32 kernels run on small blocks widened from binary16 (96 pixels for a 1x1
+  /// convolution, a band of output rows for the others), which stay in L1/L2, and each block is
+  /// rounded back as soon as it is done: no pass over a whole tensor.
   void forward_fp16(const half* in, const Shape4& s, half* out, const half* residual, ThreadPool& pool) const override {
     if (kind_ == Kind::pointwise) {
       forward_fp16_pointwise(in, s, out, residual, pool);
-    } else if (kind_ == Kind::depthwise) {
-      forward_fp16_depthwise(in, s, out, residual, pool);
     } else {
-      Layer::forward_fp16(in, s, out, residual, pool);
+      forward_fp16_banded(in, s, out, residual, pool);
     }
   }
 
@@ -218,7 +217,7 @@ class Conv2d final : public Layer {
 
   // A band of output rows of one image needs a band of input rows: widen those, run the FP32
   // kernel on a geometry shifted to the band (its top padding absorbs the offset), round the output.
-  void forward_fp16_depthwise(const half* in, const Shape4& s, half* out, const half* residual, ThreadPool& pool) const {
+  void forward_fp16_banded(const half* in, const Shape4& s, half* out, const half* residual, ThreadPool& pool) const {
     const Shape4 o = output_shape(s);
     const std::size_t C = s.c;
     pool.parallel_for(o.n * o.h, [&](std::size_t b, std::size_t e) {
@@ -234,7 +233,7 @@ class Conv2d final : public Layer {
         const std::size_t iy1 = std::min(s.h, static_cast<std::size_t>(std::max<std::ptrdiff_t>(0, last + 1)));
         const std::size_t in_rows = iy1 > iy0 ? iy1 - iy0 : 0;
         float* fin = scratch(in_buf, std::max<std::size_t>(1, in_rows) * s.w * C);
-        float* fout = scratch(out_buf, (oy1 - oy0) * o.w * C);
+        float* fout = scratch(out_buf, (oy1 - oy0) * o.w * o.c);
         kernels::half_to_float(path_, in + (n * s.h + iy0) * s.w * C, fin, in_rows * s.w * C);
         if (in_rows == 0) std::fill(fin, fin + s.w * C, 0.f);  // the window lies in the padding: zeros
         // Input row iy0 + i sits at band row i; output row oy0 + j at band row j.
@@ -243,12 +242,35 @@ class Conv2d final : public Layer {
                                       static_cast<std::size_t>(static_cast<std::ptrdiff_t>(iy0) + static_cast<std::ptrdiff_t>(p_.pad_h) -
                                                                static_cast<std::ptrdiff_t>(oy0 * p_.stride_h)),
                                       p_.pad_w, p_.dilation_h, p_.dilation_w, p_.groups};
-        run_depthwise_f32(g, fin, fout, 0, oy1 - oy0, nullptr);
-        const std::size_t count = (oy1 - oy0) * o.w * C, at = (n * o.h + oy0) * o.w * C;
+        run_rows_f32(g, fin, fout, oy1 - oy0);
+        const std::size_t count = (oy1 - oy0) * o.w * o.c, at = (n * o.h + oy0) * o.w * o.c;
         kernels::float_to_half(path_, fout, residual ? residual + at : nullptr, out + at, count);
         row += oy1 - oy0;
       }
     });
+  }
+
+  // Output rows [0, rows) of a one-image band geometry, any kind but pointwise, no residual.
+  void run_rows_f32(const kernels::ConvGeometry& g, const float* in, float* out, std::size_t rows) const {
+    if (kind_ == Kind::depthwise) return run_depthwise_f32(g, in, out, 0, rows, nullptr);
+#if WASTENET_X86_KERNELS
+    if (path_ == KernelPath::avx512 && direct_) {
+      return kernels::f32_conv_direct_any_avx512(g, in, out, 0, rows, packed_.data(), bias_.data(), act_, nullptr);
+    }
+    if (path_ == KernelPath::avx512 && p_.groups == 1) {
+      const std::size_t K = g.kh * g.kw * g.c, pixels = rows * g.ow;
+      constexpr std::size_t block = 48;
+      static thread_local std::vector<float, AlignedAllocator<float>> col_buf;
+      float* col = scratch(col_buf, block * K);
+      for (std::size_t p = 0; p < pixels; p += block) {
+        const std::size_t m = std::min(block, pixels - p);
+        kernels::im2col_rows(g, in, p, m, 0, col);
+        kernels::f32_gemm_6x32_avx512(col, out + p * g.oc, 0, m, K, g.oc, packed_.data(), bias_.data(), act_, nullptr);
+      }
+      return;
+    }
+#endif
+    kernels::f32_conv_im2col_eigen(g, in, out, 0, rows * g.ow, packed_.data(), bias_.data(), act_, nullptr);
   }
 
   void run_depthwise_f32(const kernels::ConvGeometry& g, const float* in, float* out, std::size_t b, std::size_t e,

@@ -4,12 +4,14 @@
 // Sigmoid gate). fc1/fc2 are 1x1 convolutions with bias in torchvision.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "wastenet/error.hpp"
+#include "wastenet/kernels/convert.hpp"
 #include "wastenet/nn/activation.hpp"
 #include "wastenet/nn/dense.hpp"
 #include "wastenet/nn/layer.hpp"
@@ -55,6 +57,44 @@ class SqueezeExcite final : public Layer {
         const float* x = in + p * c_;
         float* y = out + p * c_;
         for (std::size_t c = 0; c < c_; ++c) y[c] = x[c] * g[c];
+      }
+    }, 8);
+  }
+
+  /// FP16: the same computation, widening 32 pixels at a time (in FP32, in the same order).
+  void forward_fp16(const half* in, const Shape4& s, half* out, const half*, ThreadPool& pool) const override {
+    constexpr std::size_t chunk = 32;
+    const std::size_t hw = s.h * s.w;
+    const KernelPath path = conversion_path_;
+    std::vector<float> scale(s.n * c_);
+    {
+      std::vector<float> mean(c_), hidden(s_), rows(chunk * c_);
+      for (std::size_t n = 0; n < s.n; ++n) {
+        std::fill(mean.begin(), mean.end(), 0.f);
+        for (std::size_t p = 0; p < hw; p += chunk) {
+          const std::size_t m = std::min(chunk, hw - p);
+          kernels::half_to_float(path, in + (n * hw + p) * c_, rows.data(), m * c_);
+          for (std::size_t i = 0; i < m; ++i)
+            for (std::size_t c = 0; c < c_; ++c) mean[c] += rows[i * c_ + c];
+        }
+        const float inv = 1.f / static_cast<float>(hw);
+        for (auto& v : mean) v *= inv;
+        fc1_.run(mean.data(), hidden.data(), 1);
+        fc2_.run(hidden.data(), scale.data() + n * c_, 1);
+      }
+    }
+    pool.parallel_for(s.n * hw, [&](std::size_t b, std::size_t e) {
+      static thread_local std::vector<float> rows;
+      if (rows.size() < chunk * c_) rows.resize(chunk * c_);
+      for (std::size_t p = b; p < e; p += chunk) {
+        const std::size_t m = std::min(chunk, e - p);
+        kernels::half_to_float(path, in + p * c_, rows.data(), m * c_);
+        for (std::size_t i = 0; i < m; ++i) {
+          const float* g = scale.data() + ((p + i) / hw) * c_;
+          float* x = rows.data() + i * c_;
+          for (std::size_t c = 0; c < c_; ++c) x[c] *= g[c];
+        }
+        kernels::float_to_half(path, rows.data(), nullptr, out + p * c_, m * c_);
       }
     }, 8);
   }
