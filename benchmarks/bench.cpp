@@ -23,7 +23,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <functional>
+#include <sstream>
 #include <map>
 #include <random>
 #include <string>
@@ -87,9 +87,10 @@ wastenet::Tensor<float> random_batch(std::size_t n, std::size_t size) {
   return x;
 }
 
-// Runs `work` in a child process, which writes a few doubles back through a pipe; returns them and
-// the child's peak resident memory in MiB. The parent's own memory never mixes into the number.
-std::vector<double> in_child(std::size_t count, double& peak_mib, const std::function<std::vector<double>()>& work) {
+// One measurement, in a fresh process (this program re-executed with --child): its peak resident
+// memory (wait4's ru_maxrss) is then that of a process that loads one model and runs it, with
+// nothing inherited from this one. The child prints its numbers on stdout.
+std::vector<double> in_child(const std::vector<std::string>& child_args, std::size_t count, double& peak_mib) {
   int fds[2];
   if (::pipe(fds) != 0) throw wastenet::Error("wastenet-bench: pipe failed");
   std::fflush(stdout);
@@ -97,70 +98,65 @@ std::vector<double> in_child(std::size_t count, double& peak_mib, const std::fun
   const pid_t pid = ::fork();
   if (pid < 0) throw wastenet::Error("wastenet-bench: fork failed");
   if (pid == 0) {
+    ::dup2(fds[1], 1);
     ::close(fds[0]);
-    int status = 0;
-    try {
-      const auto v = work();
-      if (::write(fds[1], v.data(), v.size() * sizeof(double)) != static_cast<ssize_t>(v.size() * sizeof(double))) status = 3;
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "wastenet-bench: %s\n", e.what());
-      status = 1;
-    }
     ::close(fds[1]);
-    std::_Exit(status);
+    std::vector<char*> argv;
+    static char self[] = "/proc/self/exe";
+    argv.push_back(self);
+    for (const auto& a : child_args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    ::execv(self, argv.data());
+    std::_Exit(127);
   }
   ::close(fds[1]);
-  std::vector<double> v(count);
-  std::size_t got = 0;
-  auto* bytes = reinterpret_cast<char*>(v.data());
-  while (got < count * sizeof(double)) {
-    const ssize_t r = ::read(fds[0], bytes + got, count * sizeof(double) - got);
-    if (r <= 0) break;
-    got += static_cast<std::size_t>(r);
-  }
+  std::string text;
+  char buf[256];
+  for (ssize_t r; (r = ::read(fds[0], buf, sizeof buf)) > 0;) text.append(buf, static_cast<std::size_t>(r));
   ::close(fds[0]);
   int status = 0;
   struct rusage usage {};
   ::wait4(pid, &status, 0, &usage);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || got != count * sizeof(double)) {
-    throw wastenet::Error("wastenet-bench: a measurement process failed");
+  std::vector<double> v;
+  std::istringstream in(text);
+  for (double x; in >> x;) v.push_back(x);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || v.size() != count) {
+    throw wastenet::Error("wastenet-bench: a measurement process failed (" + std::to_string(WEXITSTATUS(status)) + ")");
   }
   peak_mib = static_cast<double>(usage.ru_maxrss) / 1024.0;  // Linux reports KiB
   return v;
 }
 
+// The child: loads `path` and times `runs` forward passes of a batch after `warmup` passes; prints
+// the median and p90 in milliseconds.
+int child_measure(const std::string& path, wastenet::Precision p, std::size_t threads, std::size_t size, std::size_t batch,
+                  long warmup, long runs) {
+  const auto clf = load(path, p, threads, size);
+  const auto x = random_batch(batch, size);
+  std::vector<double> ms;
+  for (long i = 0; i < warmup + runs; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const auto y = clf.logits(x);
+    const double dt = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    if (i >= warmup) ms.push_back(dt);
+  }
+  fmt::print("{} {}\n", median_of(ms), percentile90(ms));
+  return 0;
+}
+
 Timing measure(const std::string& path, wastenet::Precision p, std::size_t threads, std::size_t size, long runs) {
   Timing t;
-  const auto b1 = in_child(2, t.peak_rss_mib, [&] {
-    const auto clf = load(path, p, threads, size);
-    const auto x = random_batch(1, size);
-    std::vector<double> ms;
-    for (long i = 0; i < 3 + runs; ++i) {
-      const auto t0 = std::chrono::steady_clock::now();
-      const auto y = clf.logits(x);
-      const double dt = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-      if (i >= 3) ms.push_back(dt);
-    }
-    return std::vector<double>{median_of(ms), percentile90(ms)};
-  });
+  auto args = [&](std::size_t batch, long warmup, long n) {
+    return std::vector<std::string>{"--child", path, wastenet::precision_name(p), std::to_string(threads),
+                                    std::to_string(size), std::to_string(batch), std::to_string(warmup), std::to_string(n)};
+  };
+  const auto b1 = in_child(args(1, 3, runs), 2, t.peak_rss_mib);
   t.median_ms = b1[0];
   t.p90_ms = b1[1];
   t.ips_batch1 = 1000.0 / t.median_ms;
   double unused = 0;
-  const auto b16 = in_child(1, unused, [&] {
-    const auto clf = load(path, p, threads, size);
-    const auto x = random_batch(16, size);
-    std::vector<double> ms;
-    const long n = std::max(3L, runs / 6);
-    for (long i = 0; i < 1 + n; ++i) {
-      const auto t0 = std::chrono::steady_clock::now();
-      const auto y = clf.logits(x);
-      const double dt = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-      if (i >= 1) ms.push_back(dt);
-    }
-    return std::vector<double>{16000.0 / median_of(ms)};
-  });
-  t.ips_batch16 = b16[0];
+  const auto b16 = in_child(args(16, 1, std::max(3L, runs / 6)), 2, unused);
+  t.ips_batch16 = 16000.0 / b16[0];
   return t;
 }
 
@@ -228,6 +224,10 @@ std::string svg_plot(const std::vector<Row>& rows) {
 }
 
 int run(int argc, char** argv) {
+  if (argc == 9 && std::string(argv[1]) == "--child") {
+    return child_measure(argv[2], wastenet::parse_precision(argv[3]), std::stoul(argv[4]), std::stoul(argv[5]),
+                         std::stoul(argv[6]), std::stol(argv[7]), std::stol(argv[8]));
+  }
   const auto args = wastenet::cli::parse(argc, argv, {"threads", "scales", "runs", "rounds", "dataset", "split", "markdown", "svg"},
                                          {"json", "help"});
   if (args.has("help")) {
