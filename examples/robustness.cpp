@@ -43,7 +43,7 @@ namespace aug = wastenet::augment;
 using wastenet::ImageU8;
 
 const char* const usage =
-    "usage: wastenet-robustness [--model FILE] [--threads N] [--tta none|flips|flips+crops] [--seed S]\n"
+    "usage: wastenet-robustness [--model FILE] [--threads N] [--precision fp32|fp16] [--tta none|flips|flips+crops] [--seed S]\n"
     "                           [--only NAME,...] [--markdown FILE] [--svg FILE] --dataset DIR --split FILE\n"
     "  perturbations: rotation zoom brightness contrast glare blur motion_blur noise\n";
 
@@ -150,7 +150,7 @@ std::string svg_report(const std::vector<Perturbation>& ps, const std::vector<st
 
 int run(int argc, char** argv) {
   const auto args = wastenet::cli::parse(
-      argc, argv, {"model", "threads", "tta", "seed", "only", "markdown", "svg", "dataset", "split"}, {"help"});
+      argc, argv, {"model", "threads", "precision", "tta", "seed", "only", "markdown", "svg", "dataset", "split"}, {"help"});
   if (args.has("help")) {
     std::fputs(usage, stdout);
     return 0;
@@ -186,6 +186,7 @@ int run(int argc, char** argv) {
   const auto samples = wastenet::cli::read_split(args.get("dataset"), args.get("split"));
   wastenet::ClassifierOptions opts;
   opts.threads = 1;  // images are spread over the workers instead
+  opts.precision = wastenet::parse_precision(args.get("precision", "fp32"));
   const wastenet::Classifier clf(model_path, opts);
   std::map<std::string, std::size_t> index;
   for (std::size_t i = 0; i < clf.info().num_classes; ++i) index[clf.info().class_name(i)] = i;

@@ -39,7 +39,7 @@
 namespace {
 
 const char* const usage =
-    "usage: wastenet-stream [--model FILE] [--threads N] [--window N] [--threshold K] [--min-confidence C]\n"
+    "usage: wastenet-stream [--model FILE] [--threads N] [--precision fp32|fp16] [--window N] [--threshold K] [--min-confidence C]\n"
     "                       [--window-ms T] [--holdoff-ms H] [--fps F] [--actuator-cmd CMD] [--quiet]\n"
     "                       (IMAGE... | DIR | --synthetic [--frames-per-object M] [--glitch-rate R] [--seed S] IMAGE...)\n"
     "       wastenet-stream --plan --error-rate E [--fps F] [--actuator-ms A] [--target P] [--max-window N]\n";
@@ -98,7 +98,7 @@ wastenet::ImageU8 jitter(const wastenet::ImageU8& src, std::mt19937& rng) {
 int run(int argc, char** argv) {
   const auto args = wastenet::cli::parse(
       argc, argv,
-      {"model", "threads", "window", "threshold", "min-confidence", "window-ms", "holdoff-ms", "fps", "actuator-cmd",
+      {"model", "threads", "precision", "window", "threshold", "min-confidence", "window-ms", "holdoff-ms", "fps", "actuator-cmd",
        "frames-per-object", "glitch-rate", "seed", "error-rate", "actuator-ms", "target", "max-window"},
       {"synthetic", "quiet", "help", "plan"});
   if (args.has("help")) {
@@ -154,6 +154,7 @@ int run(int argc, char** argv) {
 
   wastenet::ClassifierOptions co;
   co.threads = static_cast<std::size_t>(args.get_int("threads", 0, 1, 1024));
+  co.precision = wastenet::parse_precision(args.get("precision", "fp32"));
   const std::string model_path = args.get("model", WASTENET_DEFAULT_MODEL);
   const wastenet::Classifier clf(model_path, co);
 
