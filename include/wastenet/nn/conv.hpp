@@ -9,6 +9,7 @@
 
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
@@ -78,6 +79,7 @@ class Conv2d final : public Layer {
     bias_ = std::move(bias);
 
     path_ = kernel_path();
+    precision_ = precision;
     if (taps == 1 && p.groups == 1 && p.stride_h == 1 && p.stride_w == 1 && p.pad_h == 0 && p.pad_w == 0) {
       kind_ = Kind::pointwise;  // packed [in][out], or 32-column panels for the AVX-512 GEMM
       std::vector<float> kn(weight.size());
@@ -175,7 +177,9 @@ class Conv2d final : public Layer {
     }
   }
 
-  std::size_t parameter_bytes() const override { return (packed_.size() + bias_.size()) * sizeof(float); }
+  std::size_t parameter_bytes() const override {
+    return (packed_.size() + bias_.size()) * sizeof(float) + packed_half_.size() * sizeof(std::uint16_t);
+  }
   KernelPath kernel_path_used() const noexcept { return path_; }
 
   std::string describe() const override {
@@ -204,7 +208,7 @@ class Conv2d final : public Layer {
         kernels::half_to_float(path_, in + r * K, a, m * K);
 #if WASTENET_X86_KERNELS
         if (path_ == KernelPath::avx512) {
-          kernels::f32_gemm_6x32_avx512(a, c, 0, m, K, N, packed_.data(), bias_.data(), act_, nullptr);
+          gemm_avx512(a, c, 0, m, K, N, nullptr);
         } else
 #endif
         {
@@ -265,7 +269,7 @@ class Conv2d final : public Layer {
       for (std::size_t p = 0; p < pixels; p += block) {
         const std::size_t m = std::min(block, pixels - p);
         kernels::im2col_rows(g, in, p, m, 0, col);
-        kernels::f32_gemm_6x32_avx512(col, out + p * g.oc, 0, m, K, g.oc, packed_.data(), bias_.data(), act_, nullptr);
+        gemm_avx512(col, out + p * g.oc, 0, m, K, g.oc, nullptr);
       }
       return;
     }
@@ -296,6 +300,11 @@ class Conv2d final : public Layer {
     if (path_ == KernelPath::avx512) {
       packed_.assign((N + 31) / 32 * 32 * K, 0.f);
       kernels::pack_gemm_weights_avx512(kn.data(), K, N, packed_.data());
+      if (precision_ == Precision::fp16) {  // FP16 networks keep their GEMM weights as binary16
+        packed_half_.resize(packed_.size());
+        kernels::panels_to_half(packed_.data(), packed_.size(), packed_half_.data());
+        decltype(packed_)().swap(packed_);  // release the FP32 panels
+      }
       return;
     }
 #endif
@@ -303,13 +312,23 @@ class Conv2d final : public Layer {
   }
 
 #if WASTENET_X86_KERNELS
+  // The AVX-512 GEMM on this layer's panels, FP32 or binary16.
+  void gemm_avx512(const float* a, float* c, std::size_t r0, std::size_t r1, std::size_t K, std::size_t N,
+                   const float* residual) const {
+    if (!packed_half_.empty()) {
+      kernels::f32_gemm_6x32_avx512(a, c, r0, r1, K, N, packed_half_.data(), bias_.data(), act_, residual);
+    } else {
+      kernels::f32_gemm_6x32_avx512(a, c, r0, r1, K, N, packed_.data(), bias_.data(), act_, residual);
+    }
+  }
+
   void forward_avx512(const kernels::ConvGeometry& g, const float* in, float* out, const float* residual,
                       ThreadPool& pool) const {
     const std::size_t pixels = g.n * g.oh * g.ow;
     switch (kind_) {
       case Kind::pointwise:
         pool.parallel_for(pixels, [&](std::size_t b, std::size_t e) {
-          kernels::f32_gemm_6x32_avx512(in, out, b, e, g.c, g.oc, packed_.data(), bias_.data(), act_, residual);
+          gemm_avx512(in, out, b, e, g.c, g.oc, residual);
         }, kernels::avx512_gemm_mr);
         break;
       case Kind::depthwise:
@@ -329,7 +348,7 @@ class Conv2d final : public Layer {
           for (std::size_t p = b; p < e; p += block) {
             const std::size_t m = std::min(block, e - p);
             kernels::im2col_rows(g, in, p, m, 0, col.data());
-            kernels::f32_gemm_6x32_avx512(col.data(), out + p * g.oc, 0, m, K, g.oc, packed_.data(), bias_.data(), act_,
+            gemm_avx512(col.data(), out + p * g.oc, 0, m, K, g.oc,
                                           residual ? residual + p * g.oc : nullptr);
           }
         }, kernels::avx512_gemm_mr);
@@ -344,7 +363,9 @@ class Conv2d final : public Layer {
   ConvParams p_;
   Activation act_;
   Kind kind_ = Kind::general;
+  Precision precision_ = Precision::fp32;
   std::vector<float, AlignedAllocator<float>> packed_;
+  std::vector<std::uint16_t, AlignedAllocator<std::uint16_t>> packed_half_;  // AVX-512 GEMM panels of FP16 layers
   std::vector<float> bias_;
 };
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <vector>
 
 #include "wastenet/kernels/convert.hpp"
@@ -32,6 +33,11 @@ class DenseProduct {
     if (path_ == KernelPath::avx512) {
       packed_.assign((N + kernels::avx512_gemm_nr - 1) / kernels::avx512_gemm_nr * kernels::avx512_gemm_nr * K, 0.f);
       kernels::pack_gemm_weights_avx512(kn.data(), K, N, packed_.data());
+      if (precision == Precision::fp16) {  // FP16 networks keep their weights as binary16
+        packed_half_.resize(packed_.size());
+        kernels::panels_to_half(packed_.data(), packed_.size(), packed_half_.data());
+        decltype(packed_)().swap(packed_);  // release the FP32 panels
+      }
       return;
     }
 #endif
@@ -42,18 +48,25 @@ class DenseProduct {
   void run(const float* x, float* y, std::size_t rows) const {
 #if WASTENET_X86_KERNELS
     if (path_ == KernelPath::avx512) {
-      kernels::f32_gemm_6x32_avx512(x, y, 0, rows, K_, N_, packed_.data(), bias_.data(), act_, nullptr);
+      if (!packed_half_.empty()) {
+        kernels::f32_gemm_6x32_avx512(x, y, 0, rows, K_, N_, packed_half_.data(), bias_.data(), act_, nullptr);
+      } else {
+        kernels::f32_gemm_6x32_avx512(x, y, 0, rows, K_, N_, packed_.data(), bias_.data(), act_, nullptr);
+      }
       return;
     }
 #endif
     kernels::f32_gemm_epilogue_eigen(x, y, 0, rows, K_, N_, packed_.data(), bias_.data(), act_, nullptr);
   }
 
-  std::size_t parameter_bytes() const noexcept { return (packed_.size() + bias_.size()) * sizeof(float); }
+  std::size_t parameter_bytes() const noexcept {
+    return (packed_.size() + bias_.size()) * sizeof(float) + packed_half_.size() * sizeof(std::uint16_t);
+  }
 
  private:
   std::size_t K_ = 0, N_ = 0;
   std::vector<float, AlignedAllocator<float>> packed_;
+  std::vector<std::uint16_t, AlignedAllocator<std::uint16_t>> packed_half_;  // AVX-512 panels of FP16 layers
   std::vector<float> bias_;
   Activation act_;
   KernelPath path_ = KernelPath::portable;

@@ -21,6 +21,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "wastenet/half.hpp"
 #include "wastenet/kernels/portable.hpp"
 #include "wastenet/nn/activation.hpp"
 
@@ -164,10 +165,22 @@ WASTENET_AVX512 inline void store_vec_avx512(__m512 v, __mmask16 m, const Activa
   _mm512_mask_storeu_ps(c, m, v);
 }
 
+/// 16 weights of a packed panel as floats: FP32 panels are loaded, binary16 panels (FP16 networks,
+/// half the bytes) are widened by vcvtph2ps on the way in.
+WASTENET_AVX512 inline __m512 load_panel16(const float* p) { return _mm512_load_ps(p); }
+WASTENET_AVX512 inline __m512 load_panel16(const std::uint16_t* p) {
+  return _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(p)));
+}
+
+/// Converts FP32 panels (pack_gemm_weights_avx512's layout) to binary16, rounding to nearest even.
+inline void panels_to_half(const float* panels, std::size_t n, std::uint16_t* out) {
+  for (std::size_t i = 0; i < n; ++i) out[i] = float_to_half_bits(panels[i]);
+}
+
 /// One micro-tile: up to 6 rows x one 32-column panel, 12 named accumulators (arrays would be
 /// spilled to the stack for the epilogue). Missing rows (rows < 6) re-read row 0 and are not stored.
-template <EpilogueAct A>
-WASTENET_AVX512 inline void f32_gemm_tile_avx512(const float* a, std::size_t lda, std::size_t rows, const float* panel,
+template <EpilogueAct A, class PanelT>
+WASTENET_AVX512 inline void f32_gemm_tile_avx512(const float* a, std::size_t lda, std::size_t rows, const PanelT* panel,
                                                  std::size_t K, float* c, std::size_t ldc, std::size_t cols,
                                                  const float* bias, const Activation& act, const float* res,
                                                  std::size_t ldr) {
@@ -180,8 +193,8 @@ WASTENET_AVX512 inline void f32_gemm_tile_avx512(const float* a, std::size_t lda
   __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
   __m512 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
   for (std::size_t k = 0; k < K; ++k) {
-    const __m512 b0 = _mm512_load_ps(panel + k * 32);
-    const __m512 b1 = _mm512_load_ps(panel + k * 32 + 16);
+    const __m512 b0 = load_panel16(panel + k * 32);
+    const __m512 b1 = load_panel16(panel + k * 32 + 16);
     __m512 x = _mm512_set1_ps(a0[k]);
     c00 = _mm512_fmadd_ps(x, b0, c00);
     c01 = _mm512_fmadd_ps(x, b1, c01);
@@ -211,9 +224,9 @@ WASTENET_AVX512 inline void f32_gemm_tile_avx512(const float* a, std::size_t lda
   if (rows > 5) gemm_store_row_avx512<A>(c50, c51, bias0, bias1, m0, m1, act, res ? res + 5 * ldr : nullptr, c + 5 * ldc);
 }
 
-template <EpilogueAct A>
+template <EpilogueAct A, class PanelT>
 WASTENET_AVX512 inline void f32_gemm_rows_avx512(const float* a, float* c, std::size_t r0, std::size_t r1, std::size_t K,
-                                                 std::size_t N, const float* packed, const float* bias,
+                                                 std::size_t N, const PanelT* packed, const float* bias,
                                                  const Activation& act, const float* residual) {
   const std::size_t panels = (N + 31) / 32;
   // Panels outermost within a row block: a panel (K x 32 floats) stays in L1/L2 while the rows stream.
@@ -221,7 +234,7 @@ WASTENET_AVX512 inline void f32_gemm_rows_avx512(const float* a, float* c, std::
   for (std::size_t rb = r0; rb < r1; rb += row_block) {
     const std::size_t re = std::min(r1, rb + row_block);
     for (std::size_t p = 0; p < panels; ++p) {
-      const float* panel = packed + p * K * 32;
+      const PanelT* panel = packed + p * K * 32;
       const std::size_t col = p * 32, cols = std::min<std::size_t>(32, N - col);
       for (std::size_t r = rb; r < re; r += 6) {
         f32_gemm_tile_avx512<A>(a + r * K, K, std::min<std::size_t>(6, re - r), panel, K, c + r * N + col, N, cols,
@@ -231,19 +244,21 @@ WASTENET_AVX512 inline void f32_gemm_rows_avx512(const float* a, float* c, std::
   }
 }
 
-/// C[r0:r1, :N] = act(A[r0:r1, :K] * W + bias) [+ residual], W packed by pack_gemm_weights_avx512.
+/// C[r0:r1, :N] = act(A[r0:r1, :K] * W + bias) [+ residual], W packed by pack_gemm_weights_avx512
+/// (FP32 panels, or binary16 panels from panels_to_half).
+template <class PanelT>
 WASTENET_AVX512 inline void f32_gemm_6x32_avx512(const float* a, float* c, std::size_t r0, std::size_t r1, std::size_t K,
-                                                 std::size_t N, const float* packed, const float* bias,
+                                                 std::size_t N, const PanelT* packed, const float* bias,
                                                  const Activation& act, const float* residual) {
   switch (act.kind) {
-    case ActKind::identity: return f32_gemm_rows_avx512<EpilogueAct::identity>(a, c, r0, r1, K, N, packed, bias, act, residual);
-    case ActKind::relu: return f32_gemm_rows_avx512<EpilogueAct::relu>(a, c, r0, r1, K, N, packed, bias, act, residual);
-    case ActKind::relu6: return f32_gemm_rows_avx512<EpilogueAct::relu6>(a, c, r0, r1, K, N, packed, bias, act, residual);
-    case ActKind::silu: return f32_gemm_rows_avx512<EpilogueAct::silu>(a, c, r0, r1, K, N, packed, bias, act, residual);
-    case ActKind::hardswish: return f32_gemm_rows_avx512<EpilogueAct::hardswish>(a, c, r0, r1, K, N, packed, bias, act, residual);
-    case ActKind::hardsigmoid: return f32_gemm_rows_avx512<EpilogueAct::hardsigmoid>(a, c, r0, r1, K, N, packed, bias, act, residual);
-    case ActKind::sigmoid: return f32_gemm_rows_avx512<EpilogueAct::sigmoid>(a, c, r0, r1, K, N, packed, bias, act, residual);
-    default: return f32_gemm_rows_avx512<EpilogueAct::generic>(a, c, r0, r1, K, N, packed, bias, act, residual);
+    case ActKind::identity: return f32_gemm_rows_avx512<EpilogueAct::identity, PanelT>(a, c, r0, r1, K, N, packed, bias, act, residual);
+    case ActKind::relu: return f32_gemm_rows_avx512<EpilogueAct::relu, PanelT>(a, c, r0, r1, K, N, packed, bias, act, residual);
+    case ActKind::relu6: return f32_gemm_rows_avx512<EpilogueAct::relu6, PanelT>(a, c, r0, r1, K, N, packed, bias, act, residual);
+    case ActKind::silu: return f32_gemm_rows_avx512<EpilogueAct::silu, PanelT>(a, c, r0, r1, K, N, packed, bias, act, residual);
+    case ActKind::hardswish: return f32_gemm_rows_avx512<EpilogueAct::hardswish, PanelT>(a, c, r0, r1, K, N, packed, bias, act, residual);
+    case ActKind::hardsigmoid: return f32_gemm_rows_avx512<EpilogueAct::hardsigmoid, PanelT>(a, c, r0, r1, K, N, packed, bias, act, residual);
+    case ActKind::sigmoid: return f32_gemm_rows_avx512<EpilogueAct::sigmoid, PanelT>(a, c, r0, r1, K, N, packed, bias, act, residual);
+    default: return f32_gemm_rows_avx512<EpilogueAct::generic, PanelT>(a, c, r0, r1, K, N, packed, bias, act, residual);
   }
 }
 
