@@ -24,19 +24,22 @@ wastenet::ImageU8 random_image(int h, int w, std::uint32_t seed) {
   return img;
 }
 
-void expect_shared_model_matches_serial(const std::string& model, std::size_t pool_threads) {
+void expect_shared_model_matches_serial(const std::string& model, std::size_t pool_threads,
+                                        wastenet::Precision precision = wastenet::Precision::fp32) {
   constexpr int callers = 8, images_per_caller = 3;
   std::vector<wastenet::ImageU8> images;
   for (int i = 0; i < callers * images_per_caller; ++i) images.push_back(random_image(120 + 7 * i, 200 - 3 * i, 100u + i));
 
   wastenet::ClassifierOptions serial_opts;
   serial_opts.threads = 1;
+  serial_opts.precision = precision;
   const wastenet::Classifier serial(model, serial_opts);
   std::vector<std::vector<float>> expected;
   for (const auto& img : images) expected.push_back(serial.classify(img).logits);
 
   wastenet::ClassifierOptions shared_opts;
   shared_opts.threads = pool_threads;
+  shared_opts.precision = precision;
   const wastenet::Classifier shared(model, shared_opts);
   std::vector<std::vector<float>> got(images.size());
   std::vector<std::thread> threads;
@@ -66,6 +69,17 @@ TEST(SharedModel, EightCallersOnATwoThreadPoolMatchSerialBitForBit) {
 
 TEST(SharedModel, EightCallersOnAFourThreadPoolMatchSerialBitForBit) {
   expect_shared_model_matches_serial(wastenet::test::ref_dir() + "/mobilenet_v2_224.safetensors", 4);
+}
+
+// FP16: per-thread conversion scratch in the banded, 1x1 and squeeze-and-excitation paths.
+TEST(SharedModel, Fp16EightCallersOnATwoThreadPoolMatchSerialBitForBit) {
+  expect_shared_model_matches_serial(wastenet::test::ref_dir() + "/efficientnet_b0_224.safetensors", 2,
+                                     wastenet::Precision::fp16);
+}
+
+TEST(SharedModel, Fp16EightCallersOnAFourThreadPoolMatchSerialBitForBit) {
+  expect_shared_model_matches_serial(wastenet::test::ref_dir() + "/mobilenet_v3_small_224.safetensors", 4,
+                                     wastenet::Precision::fp16);
 }
 
 }  // namespace
