@@ -33,6 +33,11 @@ int run(int argc, char** argv) {
   if (std::filesystem::equivalent(input, output, ec)) {
     throw wastenet::ArgumentError(output + ": is the input file; wastenet-pack never overwrites its input");
   }
+  if (std::filesystem::is_directory(output, ec)) throw wastenet::ArgumentError(output + ": is a folder; name the output file");
+  const auto folder = std::filesystem::path(output).parent_path();
+  if (!folder.empty() && !std::filesystem::is_directory(folder, ec)) {
+    throw wastenet::FileError(output + ": the folder " + folder.string() + " does not exist");
+  }
   // Written beside the output, then renamed: a failed pack leaves no half-written file behind.
   const std::string partial = output + ".partial";
   wastenet::PackResult r;
@@ -45,7 +50,11 @@ int run(int argc, char** argv) {
     throw;
   }
   std::filesystem::rename(partial, output, ec);
-  if (ec) throw wastenet::FileError(output + ": cannot rename " + partial + " to it: " + ec.message());
+  if (ec) {
+    std::error_code ignored;
+    std::filesystem::remove(partial, ignored);
+    throw wastenet::FileError(output + ": cannot rename " + partial + " to it: " + ec.message());
+  }
   const auto in_bytes = std::filesystem::file_size(input);
   fmt::print("{}: {} tensors, {} bytes ({:.2f} MiB), {} weights, batch norm folded; input {} bytes ({:.2f} MiB)\n", output,
              r.tensors, r.bytes, static_cast<double>(r.bytes) / 1048576.0, wastenet::precision_name(precision), in_bytes,

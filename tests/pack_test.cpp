@@ -125,6 +125,12 @@ TEST(PackTool, RefusesToOverwriteItsInputAndReportsSizes) {
   EXPECT_NE(missing.err.find(copy + ".absent"), std::string::npos) << missing.err;
   EXPECT_FALSE(wastenet::test::exists(packed + ".2"));
   EXPECT_FALSE(wastenet::test::exists(packed + ".2.partial"));
+  const auto folder = wastenet::test::run_command(WASTENET_PACK, copy + " " + ::testing::TempDir(), "pack_folder");
+  EXPECT_NE(folder.status, 0);
+  EXPECT_NE(folder.err.find("is a folder"), std::string::npos) << folder.err;
+  const auto nowhere = wastenet::test::run_command(WASTENET_PACK, copy + " /nonexistent/folder/out.safetensors", "pack_nowhere");
+  EXPECT_NE(nowhere.status, 0);
+  EXPECT_NE(nowhere.err.find("/nonexistent/folder does not exist"), std::string::npos) << nowhere.err;
   std::remove(packed.c_str());
   std::remove(copy.c_str());
 }
