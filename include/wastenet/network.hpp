@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -119,47 +120,45 @@ class Network {
     ws.planned = input;
   }
 
-  /// Runs the network on an NHWC float input; returns the last step's output.
+  /// Runs the network on an NHWC float input; returns the last step's output. An FP16 network
+  /// rounds the input to binary16 like every other activation and widens the logits back.
   Tensor<float> forward(const Tensor<float>& input, Workspace& ws, ThreadPool& pool) const {
     if (input.layout() != Layout::nhwc) return forward(input.to_layout(Layout::nhwc), ws, pool);
     plan(input.shape(), ws);
-    if (precision_ == Precision::fp16) return forward_fp16(input, ws, pool);
-    std::copy(input.data(), input.data() + input.size(), ws.slots[input_slot].data());
-    Shape4 cur_shape[8];
-    cur_shape[input_slot] = input.shape();
-    for (std::size_t i = 0; i < steps_.size(); ++i) {
-      const Step& s = steps_[i];
-      const float* res = s.residual >= 0 ? ws.slots[static_cast<std::size_t>(s.residual)].data() : nullptr;
-      s.layer->forward(ws.slots[static_cast<std::size_t>(s.in)].data(), cur_shape[s.in],
-                       ws.slots[static_cast<std::size_t>(s.out)].data(), res, pool);
-      cur_shape[s.out] = ws.shapes[i];
-    }
-    const Shape4 out_shape = steps_.empty() ? input.shape() : ws.shapes.back();
-    Tensor<float> out(out_shape);
-    const int last = steps_.empty() ? input_slot : steps_.back().out;
-    std::copy(ws.slots[static_cast<std::size_t>(last)].data(),
-              ws.slots[static_cast<std::size_t>(last)].data() + out_shape.count(), out.data());
-    return out;
+    if (precision_ == Precision::fp16) return run_steps(ws.half_slots, input, pool, ws.shapes);
+    return run_steps(ws.slots, input, pool, ws.shapes);
   }
 
  private:
-  // The input is rounded to binary16 like every other activation; the logits are widened back.
-  Tensor<float> forward_fp16(const Tensor<float>& input, Workspace& ws, ThreadPool& pool) const {
-    const KernelPath path = conversion_path_;
-    kernels::float_to_half(path, input.data(), nullptr, ws.half_slots[input_slot].data(), input.size());
+  template <class T>
+  Tensor<float> run_steps(std::vector<std::vector<T, AlignedAllocator<T>>>& slots, const Tensor<float>& input,
+                          ThreadPool& pool, const std::vector<Shape4>& shapes) const {
+    auto slot = [&](int i) { return slots[static_cast<std::size_t>(i)].data(); };
+    if constexpr (std::is_same_v<T, half>) {
+      kernels::float_to_half(conversion_path_, input.data(), nullptr, slot(input_slot), input.size());
+    } else {
+      std::copy(input.data(), input.data() + input.size(), slot(input_slot));
+    }
     Shape4 cur_shape[8];
     cur_shape[input_slot] = input.shape();
     for (std::size_t i = 0; i < steps_.size(); ++i) {
       const Step& s = steps_[i];
-      const half* res = s.residual >= 0 ? ws.half_slots[static_cast<std::size_t>(s.residual)].data() : nullptr;
-      s.layer->forward_fp16(ws.half_slots[static_cast<std::size_t>(s.in)].data(), cur_shape[s.in],
-                            ws.half_slots[static_cast<std::size_t>(s.out)].data(), res, pool);
-      cur_shape[s.out] = ws.shapes[i];
+      const T* res = s.residual >= 0 ? slot(s.residual) : nullptr;
+      if constexpr (std::is_same_v<T, half>) {
+        s.layer->forward_fp16(slot(s.in), cur_shape[s.in], slot(s.out), res, pool);
+      } else {
+        s.layer->forward(slot(s.in), cur_shape[s.in], slot(s.out), res, pool);
+      }
+      cur_shape[s.out] = shapes[i];
     }
-    const Shape4 out_shape = steps_.empty() ? input.shape() : ws.shapes.back();
+    const Shape4 out_shape = steps_.empty() ? input.shape() : shapes.back();
     Tensor<float> out(out_shape);
-    const int last = steps_.empty() ? input_slot : steps_.back().out;
-    kernels::half_to_float(path, ws.half_slots[static_cast<std::size_t>(last)].data(), out.data(), out_shape.count());
+    const T* last = slot(steps_.empty() ? input_slot : steps_.back().out);
+    if constexpr (std::is_same_v<T, half>) {
+      kernels::half_to_float(conversion_path_, last, out.data(), out_shape.count());
+    } else {
+      std::copy(last, last + out_shape.count(), out.data());
+    }
     return out;
   }
 
