@@ -25,7 +25,6 @@
 #include <fstream>
 #include <sstream>
 #include <map>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -38,8 +37,11 @@
 #include "wastenet/io/image.hpp"
 #include "wastenet/kernels/dispatch.hpp"
 #include "wastenet/models/pack.hpp"
+#include "timing.hpp"
 
 namespace {
+
+using wastenet::bench::median_of;
 
 const char* const usage =
     "usage: wastenet-bench [--threads 1,2] [--scales 100,75] [--runs 30] [--rounds 3] [--dataset DIR --split FILE]\n"
@@ -59,16 +61,6 @@ struct Row {
   double accuracy = -1, agreement = -1;  // -1: not evaluated
 };
 
-double median_of(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0 : v[v.size() / 2];
-}
-
-double percentile90(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0 : v[std::min(v.size() - 1, v.size() * 9 / 10)];
-}
-
 wastenet::Classifier load(const std::string& path, wastenet::Precision p, std::size_t threads, std::size_t size) {
   wastenet::LoadOptions lo;
   lo.precision = p;
@@ -78,13 +70,6 @@ wastenet::Classifier load(const std::string& path, wastenet::Precision p, std::s
   co.threads = threads;
   co.precision = p;
   return wastenet::Classifier(std::move(m), co);
-}
-
-wastenet::Tensor<float> random_batch(std::size_t n, std::size_t size) {
-  wastenet::Tensor<float> x(wastenet::Shape4{n, size, size, 3});
-  std::mt19937 rng(1);
-  for (std::size_t i = 0; i < x.size(); ++i) x.data()[i] = static_cast<float>(rng() % 2001) / 1000.f - 1.f;
-  return x;
 }
 
 // One measurement, in a fresh process (this program re-executed with --child): its peak resident
@@ -132,15 +117,8 @@ std::vector<double> in_child(const std::vector<std::string>& child_args, std::si
 int child_measure(const std::string& path, wastenet::Precision p, std::size_t threads, std::size_t size, std::size_t batch,
                   long warmup, long runs) {
   const auto clf = load(path, p, threads, size);
-  const auto x = random_batch(batch, size);
-  std::vector<double> ms;
-  for (long i = 0; i < warmup + runs; ++i) {
-    const auto t0 = std::chrono::steady_clock::now();
-    const auto y = clf.logits(x);
-    const double dt = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-    if (i >= warmup) ms.push_back(dt);
-  }
-  fmt::print("{} {}\n", median_of(ms), percentile90(ms));
+  const auto t = wastenet::bench::time_forward(clf, wastenet::bench::random_batch(batch, size), warmup, runs);
+  fmt::print("{} {}\n", t.median_ms, t.p90_ms);
   return 0;
 }
 

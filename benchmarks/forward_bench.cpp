@@ -12,7 +12,6 @@
 #include <chrono>
 #include <cstdio>
 #include <exception>
-#include <random>
 #include <vector>
 
 #include <fmt/core.h>
@@ -21,6 +20,7 @@
 #include "wastenet/classifier.hpp"
 #include "wastenet/kernels/dispatch.hpp"
 #include "wastenet/nn/conv.hpp"
+#include "timing.hpp"
 
 #if WASTENET_X86_KERNELS
 #include <immintrin.h>
@@ -91,18 +91,8 @@ int run(int argc, char** argv) {
   const auto batch = static_cast<std::size_t>(args.get_int("batch", 1, 1, 4096));
   const auto size = static_cast<std::size_t>(args.get_int("size", static_cast<long>(clf.info().input_size), 32, 4096));
   const long runs = args.get_int("runs", 50, 1, 1000000), warmup = args.get_int("warmup", 5, 0, 1000000);
-  wastenet::Tensor<float> x(wastenet::Shape4{batch, size, size, 3});
-  std::mt19937 rng(1);
-  for (std::size_t i = 0; i < x.size(); ++i) x.data()[i] = static_cast<float>(rng() % 2001) / 1000.f - 1.f;
-  std::vector<double> ms;
-  for (long i = 0; i < warmup + runs; ++i) {
-    const auto t0 = std::chrono::steady_clock::now();
-    const auto y = clf.logits(x);
-    const double dt = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-    if (i >= warmup) ms.push_back(dt);
-  }
-  std::sort(ms.begin(), ms.end());
-  const double median = ms[ms.size() / 2], p90 = ms[std::min(ms.size() - 1, ms.size() * 9 / 10)];
+  const auto timing = wastenet::bench::time_forward(clf, wastenet::bench::random_batch(batch, size), warmup, runs);
+  const double median = timing.median_ms, p90 = timing.p90_ms;
   const double ips = 1000.0 * static_cast<double>(batch) / median;
   const double gflops = 2.0 * macs_per_image(clf.network(), size) * static_cast<double>(batch) / (median * 1e6);
   if (args.has("json")) {

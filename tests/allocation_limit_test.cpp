@@ -129,18 +129,11 @@ std::string rewrite_model(const std::string& src, const std::string& dst, std::s
   const auto file = wastenet::SafetensorsFile::open(src);
   std::vector<wastenet::TensorBlob> blobs;
   for (const auto& t : file.tensors()) {
-    wastenet::TensorBlob b{t.name, t.dtype, t.shape, file.raw_bytes(t)};
     if (to_f16 && t.dtype == wastenet::DType::f32) {
-      const std::vector<float> v = file.to_float(t);
-      b.dtype = wastenet::DType::f16;
-      b.bytes.resize(2 * v.size());
-      for (std::size_t i = 0; i < v.size(); ++i) {
-        const std::uint16_t h = wastenet::float_to_half_bits(v[i]);
-        b.bytes[2 * i] = static_cast<unsigned char>(h & 0xff);
-        b.bytes[2 * i + 1] = static_cast<unsigned char>(h >> 8);
-      }
+      blobs.push_back(wastenet::make_tensor_blob(t.name, t.shape, file.to_float(t), wastenet::DType::f16));
+    } else {
+      blobs.push_back({t.name, t.dtype, t.shape, file.raw_bytes(t)});
     }
-    blobs.push_back(std::move(b));
   }
   auto meta = file.metadata();
   meta["input_size"] = std::to_string(size);

@@ -114,6 +114,22 @@ TEST(Safetensors, ReadsAllFloatTypes) {
   EXPECT_EQ(f.meta("k"), "v");
 }
 
+TEST(Safetensors, FloatBlobsAreLittleEndianAndRoundTrip) {
+  const auto f32 = wastenet::make_tensor_blob("a", {2}, {1.5f, -2.f});
+  EXPECT_EQ(f32.bytes, (std::vector<unsigned char>{0, 0, 0xC0, 0x3F, 0, 0, 0, 0xC0}));
+  // 1.5 is 0x3E00; 1 + 2^-11 is a tie between 1 and 1 + 2^-10 and rounds to the even 1 (0x3C00).
+  const auto f16 = wastenet::make_tensor_blob("b", {1, 2}, {1.5f, 1.f + 0x1p-11f}, wastenet::DType::f16);
+  EXPECT_EQ(f16.bytes, (std::vector<unsigned char>{0x00, 0x3E, 0x00, 0x3C}));
+  const std::string p = tmp_path("blobs.safetensors");
+  wastenet::write_safetensors(p, {f32, f16}, {});
+  const auto file = wastenet::SafetensorsFile::open(p);
+  EXPECT_EQ(file.to_float(file.tensor("a")), (std::vector<float>{1.5f, -2.f}));
+  EXPECT_EQ(file.to_float(file.tensor("b")), (std::vector<float>{1.5f, 1.f}));
+  EXPECT_EQ(wastenet::tensor_blobs(file)[1].bytes, f16.bytes);
+  EXPECT_THROW(wastenet::make_tensor_blob("c", {3}, {1.f, 2.f}), wastenet::ArgumentError);
+  EXPECT_THROW(wastenet::make_tensor_blob("d", {1}, {1.f}, wastenet::DType::bf16), wastenet::ArgumentError);
+}
+
 // Model-level errors, made by editing a real reference model.
 class ModelFileErrors : public ::testing::Test {
  protected:
@@ -121,7 +137,7 @@ class ModelFileErrors : public ::testing::Test {
     src_ = ref_dir() + "/mobilenet_v3_small_168.safetensors";
     ASSERT_TRUE(wastenet::test::exists(src_)) << "reference missing: " << src_;
     auto f = wastenet::SafetensorsFile::open(src_);
-    for (const auto& t : f.tensors()) blobs_.push_back({t.name, t.dtype, t.shape, f.raw_bytes(t)});
+    blobs_ = wastenet::tensor_blobs(f);
     meta_ = f.metadata();
   }
   std::string write(const std::string& name) {

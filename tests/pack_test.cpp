@@ -74,8 +74,7 @@ TEST(PackedModel, UnknownPackingIsAModelErrorNamingTheFile) {
   const std::string packed = temp_path("unknown.safetensors");
   wastenet::pack_model(wastenet::SafetensorsFile::open(base + ".safetensors"), packed, Precision::fp32);
   const auto file = wastenet::SafetensorsFile::open(packed);
-  std::vector<wastenet::TensorBlob> blobs;
-  for (const auto& t : file.tensors()) blobs.push_back({t.name, t.dtype, t.shape, file.raw_bytes(t)});
+  std::vector<wastenet::TensorBlob> blobs = wastenet::tensor_blobs(file);
   auto meta = file.metadata();
   meta["packed"] = "int8";
   const std::string bad = temp_path("bad_packing.safetensors");

@@ -385,6 +385,42 @@ struct TensorBlob {
   std::vector<unsigned char> bytes;
 };
 
+/// A blob holding `values` as little-endian `dtype`: f32 exactly, or f16 rounded to nearest even.
+/// The values must fill `shape`.
+inline TensorBlob make_tensor_blob(std::string name, std::vector<std::size_t> shape, const std::vector<float>& values,
+                                   DType dtype = DType::f32) {
+  std::size_t count = 1;
+  for (std::size_t d : shape) count *= d;
+  if (count != values.size()) {
+    throw ArgumentError("tensor '" + name + "': " + std::to_string(values.size()) + " values do not fill its shape");
+  }
+  if (dtype != DType::f32 && dtype != DType::f16) {
+    throw ArgumentError("tensor '" + name + "': floats are stored as F32 or F16, not " + dtype_name(dtype));
+  }
+  TensorBlob b{std::move(name), dtype, std::move(shape), {}};
+  const std::size_t item = dtype == DType::f16 ? 2 : 4;
+  b.bytes.resize(item * values.size());
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    std::uint32_t u;
+    if (dtype == DType::f16) {
+      u = float_to_half_bits(values[i]);
+    } else {
+      std::memcpy(&u, &values[i], 4);
+    }
+    for (std::size_t k = 0; k < item; ++k) b.bytes[item * i + k] = static_cast<unsigned char>(u >> (8 * k));
+  }
+  return b;
+}
+
+/// Every tensor of `file`, as stored (dtype and bytes unchanged), in the file's order: the start of a
+/// rewritten copy.
+inline std::vector<TensorBlob> tensor_blobs(const SafetensorsFile& file) {
+  std::vector<TensorBlob> blobs;
+  blobs.reserve(file.tensors().size());
+  for (const auto& t : file.tensors()) blobs.push_back({t.name, t.dtype, t.shape, file.raw_bytes(t)});
+  return blobs;
+}
+
 /// Writes tensors (in the given order) and string metadata as a safetensors file.
 inline void write_safetensors(const std::string& path, const std::vector<TensorBlob>& tensors,
                               const std::map<std::string, std::string>& metadata) {

@@ -72,6 +72,9 @@ struct Model {
 struct LoadOptions {
   std::string arch;                      // required when the file has no "arch" metadata
   Precision precision = Precision::fp32;  // fp16: binary16 weights and activations, FP32 accumulation
+  // When set, receives every tensor the network was built from, batch norm folded in: what
+  // pack_model writes. Loading both checks the file and collects them, in one pass.
+  std::vector<PackedTensor>* record = nullptr;
 };
 
 namespace detail {
@@ -140,6 +143,7 @@ inline Model load_model(const SafetensorsFile& file, const LoadOptions& options 
   }
   info.input_size = default_input_size(info.arch);
   WeightReader reader(file, info.arch, options.precision);
+  reader.record_into(options.record);
   m.network = build_network(info.arch, reader);
   m.network.set_precision(options.precision);
   reader.expect_all_used();

@@ -12,14 +12,11 @@
 #pragma once
 
 #include <cstddef>
-#include <cstdint>
-#include <cstring>
 #include <fstream>
 #include <map>
 #include <string>
 #include <vector>
 
-#include "wastenet/half.hpp"
 #include "wastenet/io/safetensors.hpp"
 #include "wastenet/models/model.hpp"
 #include "wastenet/models/weights.hpp"
@@ -34,42 +31,21 @@ struct PackResult {
 };
 
 /// Packs `file` (a torchvision state_dict, or an already packed file) for `precision` into `output`.
-/// The model is first loaded as load_model() would, so everything a load checks is checked.
+/// The tensors are collected while the model is loaded as load_model() would, so everything a load
+/// checks is checked.
 inline PackResult pack_model(const SafetensorsFile& file, const std::string& output, Precision precision,
                              const LoadOptions& options = {}) {
-  const Model checked = load_model(file, options);
   std::vector<PackedTensor> tensors;
-  {
-    WeightReader reader(file, checked.info.arch);
-    reader.record_into(&tensors);
-    build_network(checked.info.arch, reader);
-    reader.expect_all_used();
-  }
+  LoadOptions recording = options;
+  recording.record = &tensors;
+  const Model checked = load_model(file, recording);
   std::vector<TensorBlob> blobs;
   blobs.reserve(tensors.size());
-  for (const PackedTensor& t : tensors) {
+  for (PackedTensor& t : tensors) {
+    // Biases stay FP32: they are added to the FP32 accumulator.
     const bool bias = t.name.size() >= 5 && t.name.compare(t.name.size() - 5, 5, ".bias") == 0;
-    TensorBlob b;
-    b.name = t.name;
-    b.shape = t.shape;
-    if (precision == Precision::fp16 && !bias) {
-      b.dtype = DType::f16;
-      b.bytes.resize(2 * t.values.size());
-      for (std::size_t i = 0; i < t.values.size(); ++i) {
-        const std::uint16_t h = float_to_half_bits(t.values[i]);
-        b.bytes[2 * i] = static_cast<unsigned char>(h & 0xFF);
-        b.bytes[2 * i + 1] = static_cast<unsigned char>(h >> 8);
-      }
-    } else {
-      b.dtype = DType::f32;
-      b.bytes.resize(4 * t.values.size());
-      for (std::size_t i = 0; i < t.values.size(); ++i) {
-        std::uint32_t u;
-        std::memcpy(&u, &t.values[i], 4);
-        for (int k = 0; k < 4; ++k) b.bytes[4 * i + static_cast<std::size_t>(k)] = static_cast<unsigned char>(u >> (8 * k));
-      }
-    }
-    blobs.push_back(std::move(b));
+    const DType dtype = precision == Precision::fp16 && !bias ? DType::f16 : DType::f32;
+    blobs.push_back(make_tensor_blob(std::move(t.name), std::move(t.shape), t.values, dtype));
   }
   std::map<std::string, std::string> metadata = file.metadata();
   metadata["arch"] = checked.info.arch;

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -39,64 +40,10 @@ class SqueezeExcite final : public Layer {
   bool in_place() const override { return true; }
 
   void forward(const float* in, const Shape4& s, float* out, const float*, ThreadPool& pool) const override {
-    const std::size_t hw = s.h * s.w;
-    std::vector<float> scale(s.n * c_);
-    for (std::size_t n = 0; n < s.n; ++n) {
-      std::vector<float> mean(c_, 0.f), hidden(s_);
-      const float* x = in + n * hw * c_;
-      for (std::size_t p = 0; p < hw; ++p)
-        for (std::size_t c = 0; c < c_; ++c) mean[c] += x[p * c_ + c];
-      const float inv = 1.f / static_cast<float>(hw);
-      for (auto& m : mean) m *= inv;
-      fc1_.run(mean.data(), hidden.data(), 1);  // act(fc1(mean)), then gate(fc2(...)): packed GEMMs
-      fc2_.run(hidden.data(), scale.data() + n * c_, 1);
-    }
-    pool.parallel_for(s.n * hw, [&](std::size_t b, std::size_t e) {
-      for (std::size_t p = b; p < e; ++p) {
-        const float* g = scale.data() + (p / hw) * c_;
-        const float* x = in + p * c_;
-        float* y = out + p * c_;
-        for (std::size_t c = 0; c < c_; ++c) y[c] = x[c] * g[c];
-      }
-    }, 8);
+    run(in, s, out, pool);
   }
-
-  /// FP16: the same computation, widening 32 pixels at a time (in FP32, in the same order).
   void forward_fp16(const half* in, const Shape4& s, half* out, const half*, ThreadPool& pool) const override {
-    constexpr std::size_t chunk = 32;
-    const std::size_t hw = s.h * s.w;
-    const KernelPath path = conversion_path_;
-    std::vector<float> scale(s.n * c_);
-    {
-      std::vector<float> mean(c_), hidden(s_), rows(chunk * c_);
-      for (std::size_t n = 0; n < s.n; ++n) {
-        std::fill(mean.begin(), mean.end(), 0.f);
-        for (std::size_t p = 0; p < hw; p += chunk) {
-          const std::size_t m = std::min(chunk, hw - p);
-          kernels::half_to_float(path, in + (n * hw + p) * c_, rows.data(), m * c_);
-          for (std::size_t i = 0; i < m; ++i)
-            for (std::size_t c = 0; c < c_; ++c) mean[c] += rows[i * c_ + c];
-        }
-        const float inv = 1.f / static_cast<float>(hw);
-        for (auto& v : mean) v *= inv;
-        fc1_.run(mean.data(), hidden.data(), 1);
-        fc2_.run(hidden.data(), scale.data() + n * c_, 1);
-      }
-    }
-    pool.parallel_for(s.n * hw, [&](std::size_t b, std::size_t e) {
-      static thread_local std::vector<float> rows;
-      if (rows.size() < chunk * c_) rows.resize(chunk * c_);
-      for (std::size_t p = b; p < e; p += chunk) {
-        const std::size_t m = std::min(chunk, e - p);
-        kernels::half_to_float(path, in + p * c_, rows.data(), m * c_);
-        for (std::size_t i = 0; i < m; ++i) {
-          const float* g = scale.data() + ((p + i) / hw) * c_;
-          float* x = rows.data() + i * c_;
-          for (std::size_t c = 0; c < c_; ++c) x[c] *= g[c];
-        }
-        kernels::float_to_half(path, rows.data(), nullptr, out + p * c_, m * c_);
-      }
-    }, 8);
+    run(in, s, out, pool);
   }
 
   std::size_t parameter_bytes() const override { return fc1_.parameter_bytes() + fc2_.parameter_bytes(); }
@@ -105,6 +52,60 @@ class SqueezeExcite final : public Layer {
   }
 
  private:
+  static constexpr std::size_t chunk_rows = 32;  // pixels widened at a time in FP16
+
+  // Pixels as FP32: FP32 activations are used where they are; binary16 ones are widened into
+  // `scratch`. Both precisions then compute the same thing in the same order.
+  const float* widened(const float* x, std::size_t, float*) const { return x; }
+  const float* widened(const half* x, std::size_t count, float* scratch) const {
+    kernels::half_to_float(conversion_path_, x, scratch, count);
+    return scratch;
+  }
+  // Where scaled pixels are written before they reach `out`, and how they get there.
+  static float* staging(float* out, float*) { return out; }
+  static float* staging(half*, float* scratch) { return scratch; }
+  static void commit(const float*, float*, std::size_t) {}
+  void commit(const float* rows, half* out, std::size_t count) const {
+    kernels::float_to_half(conversion_path_, rows, nullptr, out, count);
+  }
+
+  template <class T>
+  void run(const T* in, const Shape4& s, T* out, ThreadPool& pool) const {
+    constexpr bool widening = std::is_same_v<T, half>;
+    const std::size_t hw = s.h * s.w;
+    std::vector<float> scale(s.n * c_);
+    {
+      std::vector<float> mean(c_), hidden(s_), rows(widening ? chunk_rows * c_ : 0);
+      for (std::size_t n = 0; n < s.n; ++n) {
+        std::fill(mean.begin(), mean.end(), 0.f);
+        for (std::size_t p = 0; p < hw; p += chunk_rows) {
+          const std::size_t m = std::min(chunk_rows, hw - p);
+          const float* x = widened(in + (n * hw + p) * c_, m * c_, rows.data());
+          for (std::size_t i = 0; i < m; ++i)
+            for (std::size_t c = 0; c < c_; ++c) mean[c] += x[i * c_ + c];
+        }
+        const float inv = 1.f / static_cast<float>(hw);
+        for (auto& v : mean) v *= inv;
+        fc1_.run(mean.data(), hidden.data(), 1);  // act(fc1(mean)), then gate(fc2(...)): packed GEMMs
+        fc2_.run(hidden.data(), scale.data() + n * c_, 1);
+      }
+    }
+    pool.parallel_for(s.n * hw, [&](std::size_t b, std::size_t e) {
+      static thread_local std::vector<float> rows;
+      if (widening && rows.size() < chunk_rows * c_) rows.resize(chunk_rows * c_);
+      for (std::size_t p = b; p < e; p += chunk_rows) {
+        const std::size_t m = std::min(chunk_rows, e - p);
+        const float* x = widened(in + p * c_, m * c_, rows.data());
+        float* y = staging(out + p * c_, rows.data());  // may be x: scaling is element-wise
+        for (std::size_t i = 0; i < m; ++i) {
+          const float* g = scale.data() + ((p + i) / hw) * c_;
+          for (std::size_t c = 0; c < c_; ++c) y[i * c_ + c] = x[i * c_ + c] * g[c];
+        }
+        commit(y, out + p * c_, m * c_);
+      }
+    }, 8);
+  }
+
   std::size_t c_, s_;
   Activation act_, gate_;
   DenseProduct fc1_, fc2_;
