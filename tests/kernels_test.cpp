@@ -79,6 +79,8 @@ std::vector<ConvCase> conv_cases() {
       {"pointwise_16_to_96", conv(16, 96, 1, 1, 0), 1, 14, 14},
       {"pointwise_odd_7_to_37", conv(7, 37, 1, 1, 0), 2, 5, 3},
       {"pointwise_1x1_image", conv(40, 17, 1, 1, 0), 3, 1, 1},
+      {"pointwise_half_panel_24_to_144", conv(24, 144, 1, 1, 0), 1, 7, 11},  // last panel 16 wide, 77 rows
+      {"pointwise_16_columns", conv(32, 16, 1, 1, 0), 2, 5, 5},
       {"pointwise_wide_320_to_1280", conv(320, 1280, 1, 1, 0), 1, 7, 7},
       {"depthwise_3x3_s1", conv(32, 32, 3, 1, 1, 32), 1, 12, 12},
       {"depthwise_3x3_s2_odd_channels", conv(21, 21, 3, 2, 1, 21), 2, 9, 11},

@@ -6,7 +6,8 @@
 //
 // - f32_gemm_6x32_avx512: 1x1 convolution. Weights packed once into 32-column panels
 //   [N/32][K][32]; 6 rows x 32 columns of accumulators (12 zmm) with broadcast inputs; the
-//   epilogue (bias, activation, residual) is applied in registers before the only store.
+//   epilogue (bias, activation, residual) is applied in registers before the only store. A last
+//   panel of at most 16 columns runs 12 rows x 16 columns instead, skipping its zero half.
 // - f32_dwconv_avx512: depthwise convolution, 16 channels per zmm, taps outside the image skipped,
 //   the activation and residual fused.
 #pragma once
@@ -224,6 +225,51 @@ WASTENET_AVX512 inline void f32_gemm_tile_avx512(const float* a, std::size_t lda
   if (rows > 5) gemm_store_row_avx512<A>(c50, c51, bias0, bias1, m0, m1, act, res ? res + 5 * ldr : nullptr, c + 5 * ldc);
 }
 
+/// The last panel when it holds at most 16 columns (N = 16, 40, 144, ...): 12 rows x 16 columns,
+/// 12 named accumulators, so no FMA is spent on the panel's zero padding and each weight vector
+/// loaded serves 12 rows. Missing rows (rows < 12) re-read row 0 and are not stored.
+template <EpilogueAct A, class PanelT>
+WASTENET_AVX512 inline void f32_gemm_tile12x16_avx512(const float* a, std::size_t lda, std::size_t rows,
+                                                      const PanelT* panel, std::size_t K, float* c, std::size_t ldc,
+                                                      std::size_t cols, const float* bias, const Activation& act,
+                                                      const float* res, std::size_t ldr) {
+  const float* a0 = a;
+  const float* a1 = rows > 1 ? a + lda : a;
+  const float* a2 = rows > 2 ? a + 2 * lda : a;
+  const float* a3 = rows > 3 ? a + 3 * lda : a;
+  const float* a4 = rows > 4 ? a + 4 * lda : a;
+  const float* a5 = rows > 5 ? a + 5 * lda : a;
+  const float* a6 = rows > 6 ? a + 6 * lda : a;
+  const float* a7 = rows > 7 ? a + 7 * lda : a;
+  const float* a8 = rows > 8 ? a + 8 * lda : a;
+  const float* a9 = rows > 9 ? a + 9 * lda : a;
+  const float* a10 = rows > 10 ? a + 10 * lda : a;
+  const float* a11 = rows > 11 ? a + 11 * lda : a;
+  __m512 c0 = _mm512_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0;
+  __m512 c6 = c0, c7 = c0, c8 = c0, c9 = c0, c10 = c0, c11 = c0;
+  for (std::size_t k = 0; k < K; ++k) {
+    const __m512 b = load_panel16(panel + k * 32);
+    c0 = _mm512_fmadd_ps(_mm512_set1_ps(a0[k]), b, c0);
+    c1 = _mm512_fmadd_ps(_mm512_set1_ps(a1[k]), b, c1);
+    c2 = _mm512_fmadd_ps(_mm512_set1_ps(a2[k]), b, c2);
+    c3 = _mm512_fmadd_ps(_mm512_set1_ps(a3[k]), b, c3);
+    c4 = _mm512_fmadd_ps(_mm512_set1_ps(a4[k]), b, c4);
+    c5 = _mm512_fmadd_ps(_mm512_set1_ps(a5[k]), b, c5);
+    c6 = _mm512_fmadd_ps(_mm512_set1_ps(a6[k]), b, c6);
+    c7 = _mm512_fmadd_ps(_mm512_set1_ps(a7[k]), b, c7);
+    c8 = _mm512_fmadd_ps(_mm512_set1_ps(a8[k]), b, c8);
+    c9 = _mm512_fmadd_ps(_mm512_set1_ps(a9[k]), b, c9);
+    c10 = _mm512_fmadd_ps(_mm512_set1_ps(a10[k]), b, c10);
+    c11 = _mm512_fmadd_ps(_mm512_set1_ps(a11[k]), b, c11);
+  }
+  const __mmask16 m = lanes_avx512(cols);
+  const __m512 bias0 = _mm512_maskz_loadu_ps(m, bias);
+  const __m512 acc[12] = {c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11};
+  for (std::size_t r = 0; r < rows; ++r) {
+    store_vec_avx512<A>(_mm512_add_ps(acc[r], bias0), m, act, res ? res + r * ldr : nullptr, c + r * ldc);
+  }
+}
+
 template <EpilogueAct A, class PanelT>
 WASTENET_AVX512 inline void f32_gemm_rows_avx512(const float* a, float* c, std::size_t r0, std::size_t r1, std::size_t K,
                                                  std::size_t N, const PanelT* packed, const float* bias,
@@ -236,6 +282,13 @@ WASTENET_AVX512 inline void f32_gemm_rows_avx512(const float* a, float* c, std::
     for (std::size_t p = 0; p < panels; ++p) {
       const PanelT* panel = packed + p * K * 32;
       const std::size_t col = p * 32, cols = std::min<std::size_t>(32, N - col);
+      if (cols <= 16) {
+        for (std::size_t r = rb; r < re; r += 12) {
+          f32_gemm_tile12x16_avx512<A>(a + r * K, K, std::min<std::size_t>(12, re - r), panel, K, c + r * N + col, N,
+                                       cols, bias + col, act, residual ? residual + r * N + col : nullptr, N);
+        }
+        continue;
+      }
       for (std::size_t r = rb; r < re; r += 6) {
         f32_gemm_tile_avx512<A>(a + r * K, K, std::min<std::size_t>(6, re - r), panel, K, c + r * N + col, N, cols,
                                 bias + col, act, residual ? residual + r * N + col : nullptr, N);
@@ -387,16 +440,51 @@ WASTENET_AVX512 inline void f32_conv_direct_any_avx512(const ConvGeometry& g, co
   }
 }
 
+/// Activation, residual and store of one depthwise output vector (relu6 inline: MobileNetV2's).
+WASTENET_AVX512 inline void dwconv_store_avx512(__m512 acc, ActKind kind, const Activation& act, __mmask16 m,
+                                                const float* res, float* out) {
+  if (kind == ActKind::relu6) {
+    acc = _mm512_min_ps(_mm512_max_ps(acc, _mm512_setzero_ps()), _mm512_set1_ps(6.f));
+  } else if (kind != ActKind::identity) {
+    acc = activate_avx512(acc, act);
+  }
+  if (res) acc = _mm512_add_ps(acc, _mm512_maskz_loadu_ps(m, res));
+  _mm512_mask_storeu_ps(out, m, acc);
+}
+
+/// One depthwise output pixel (16 channels from c) with bounds-checked taps: the image border.
+template <std::size_t KH, std::size_t KW>
+WASTENET_AVX512 inline void dwconv_pixel_avx512(const float* in_n, std::size_t W, std::size_t C, std::size_t H,
+                                                std::ptrdiff_t iy0, std::size_t ox, std::size_t SW, std::size_t PW,
+                                                std::size_t c, __mmask16 m, const __m512* w, __m512 b,
+                                                const Activation& act, const float* res_row, float* out_row) {
+  const auto iH = static_cast<std::ptrdiff_t>(H), iW = static_cast<std::ptrdiff_t>(W);
+  const std::ptrdiff_t ix0 = static_cast<std::ptrdiff_t>(ox * SW) - static_cast<std::ptrdiff_t>(PW);
+  __m512 acc = b;
+  for (std::size_t ky = 0; ky < KH; ++ky) {
+    const std::ptrdiff_t iy = iy0 + static_cast<std::ptrdiff_t>(ky);
+    if (iy < 0 || iy >= iH) continue;
+    for (std::size_t kx = 0; kx < KW; ++kx) {
+      const std::ptrdiff_t ix = ix0 + static_cast<std::ptrdiff_t>(kx);
+      if (ix < 0 || ix >= iW) continue;
+      const float* ip = in_n + (static_cast<std::size_t>(iy) * W + static_cast<std::size_t>(ix)) * C + c;
+      acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, ip), w[ky * KW + kx], acc);
+    }
+  }
+  dwconv_store_avx512(acc, act.kind, act, m, res_row ? res_row + ox * C + c : nullptr, out_row + ox * C + c);
+}
+
 /// Depthwise convolution with a compile-time kernel size (3x3, 5x5) and dilation 1: per block of
 /// 16 channels the KHxKW weight vectors stay in registers while the row is swept; pixels whose
-/// taps are all inside the image take the unrolled path, the border the bounds-checked one.
+/// taps are all inside the image take the unrolled path (4 pixels at a time), the border the
+/// bounds-checked one.
 template <std::size_t KH, std::size_t KW>
 WASTENET_AVX512 inline void f32_dwconv_fixed_avx512(const ConvGeometry& g, const float* in, float* out, std::size_t row0,
                                                     std::size_t row1, const float* packed_w, std::size_t wstride,
                                                     const float* bias, const Activation& act, const float* residual) {
   // Locals, not g's fields: stores through `out` would otherwise force reloads in the inner loop.
   const std::size_t C = g.c, H = g.h, W = g.w, OH = g.oh, OW = g.ow, SH = g.sh, SW = g.sw, PH = g.ph, PW = g.pw;
-  const auto iH = static_cast<std::ptrdiff_t>(H), iW = static_cast<std::ptrdiff_t>(W);
+  const auto iH = static_cast<std::ptrdiff_t>(H);
   // Output columns whose KW taps are all inside the image: ox*SW >= PW and ox*SW - PW + KW <= W.
   const std::size_t ox_lo = std::min(OW, (PW + SW - 1) / SW);
   const std::size_t ox_hi = W + PW >= KW ? std::min(OW, (W + PW - KW) / SW + 1) : 0;
@@ -413,34 +501,32 @@ WASTENET_AVX512 inline void f32_dwconv_fixed_avx512(const ConvGeometry& g, const
       __m512 w[KH * KW];
       for (std::size_t t = 0; t < KH * KW; ++t) w[t] = _mm512_load_ps(packed_w + t * wstride + c);
       const __m512 b = _mm512_maskz_loadu_ps(m, bias + c);
-      for (std::size_t ox = 0; ox < OW; ++ox) {
-        __m512 acc = b;
-        const std::ptrdiff_t ix0 = static_cast<std::ptrdiff_t>(ox * SW) - static_cast<std::ptrdiff_t>(PW);
-        if (rows_inside && ox >= ox_lo && ox < ox_hi) {
+      std::size_t ox = 0;
+      // Interior blocks of 4 output pixels: four independent FMA chains, so the KH*KW-long chain of
+      // each pixel no longer waits on the FMA latency. Each pixel's sum keeps its tap order.
+      if (rows_inside) {
+        for (; ox < ox_lo; ++ox) dwconv_pixel_avx512<KH, KW>(in_n, W, C, H, iy0, ox, SW, PW, c, m, w, b, act, res_row, out_row);
+        const std::size_t step = SW * C;
+        for (; ox + 4 <= ox_hi; ox += 4) {
+          const std::ptrdiff_t ix0 = static_cast<std::ptrdiff_t>(ox * SW) - static_cast<std::ptrdiff_t>(PW);
           const float* ip = in_n + (static_cast<std::size_t>(iy0) * W + static_cast<std::size_t>(ix0)) * C + c;
+          __m512 acc0 = b, acc1 = b, acc2 = b, acc3 = b;
           for (std::size_t ky = 0; ky < KH; ++ky)
-            for (std::size_t kx = 0; kx < KW; ++kx)
-              acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, ip + (ky * W + kx) * C), w[ky * KW + kx], acc);
-        } else {
-          for (std::size_t ky = 0; ky < KH; ++ky) {
-            const std::ptrdiff_t iy = iy0 + static_cast<std::ptrdiff_t>(ky);
-            if (iy < 0 || iy >= iH) continue;
             for (std::size_t kx = 0; kx < KW; ++kx) {
-              const std::ptrdiff_t ix = ix0 + static_cast<std::ptrdiff_t>(kx);
-              if (ix < 0 || ix >= iW) continue;
-              const float* ip = in_n + (static_cast<std::size_t>(iy) * W + static_cast<std::size_t>(ix)) * C + c;
-              acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, ip), w[ky * KW + kx], acc);
+              const float* t = ip + (ky * W + kx) * C;
+              const __m512 wt = w[ky * KW + kx];
+              acc0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, t), wt, acc0);
+              acc1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, t + step), wt, acc1);
+              acc2 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, t + 2 * step), wt, acc2);
+              acc3 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, t + 3 * step), wt, acc3);
             }
-          }
+          dwconv_store_avx512(acc0, kind, act, m, res_row ? res_row + ox * C + c : nullptr, out_row + ox * C + c);
+          dwconv_store_avx512(acc1, kind, act, m, res_row ? res_row + (ox + 1) * C + c : nullptr, out_row + (ox + 1) * C + c);
+          dwconv_store_avx512(acc2, kind, act, m, res_row ? res_row + (ox + 2) * C + c : nullptr, out_row + (ox + 2) * C + c);
+          dwconv_store_avx512(acc3, kind, act, m, res_row ? res_row + (ox + 3) * C + c : nullptr, out_row + (ox + 3) * C + c);
         }
-        if (kind == ActKind::relu6) {
-          acc = _mm512_min_ps(_mm512_max_ps(acc, _mm512_setzero_ps()), _mm512_set1_ps(6.f));
-        } else if (kind != ActKind::identity) {
-          acc = activate_avx512(acc, act);
-        }
-        if (res_row) acc = _mm512_add_ps(acc, _mm512_maskz_loadu_ps(m, res_row + ox * C + c));
-        _mm512_mask_storeu_ps(out_row + ox * C + c, m, acc);
       }
+      for (; ox < OW; ++ox) dwconv_pixel_avx512<KH, KW>(in_n, W, C, H, iy0, ox, SW, PW, c, m, w, b, act, res_row, out_row);
     }
   }
 }
