@@ -8,12 +8,11 @@
 // size is the "size on disk". For every model, precision, thread count and input scale (percent of
 // the model's input size), a child process loads the model and measures, at batch 1, the median
 // and p90 latency of --runs forward passes (after 3 warm-up passes) and, at batch 16, images per
-// second; its peak resident memory comes from the kernel (wait4's ru_maxrss) for the batch-1 child.
+// second; its peak resident memory is the batch-1 child's own high-water mark (VmHWM).
 // FP32 and FP16 of one setting run back to back, and the whole sweep is repeated --rounds times:
 // latencies are the median of the rounds' medians. With --dataset and --split, models whose
 // metadata names their classes are also evaluated on that split: top-1 accuracy per precision and
 // scale, and top-1 agreement of FP16 with FP32 (decode, resize and normalisation as wastenet-eval).
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -72,10 +71,9 @@ wastenet::Classifier load(const std::string& path, wastenet::Precision p, std::s
   return wastenet::Classifier(std::move(m), co);
 }
 
-// One measurement, in a fresh process (this program re-executed with --child): its peak resident
-// memory (wait4's ru_maxrss) is then that of a process that loads one model and runs it, with
-// nothing inherited from this one. The child prints its numbers on stdout.
-std::vector<double> in_child(const std::vector<std::string>& child_args, std::size_t count, double& peak_mib) {
+// One measurement, in a fresh process (this program re-executed with --child), which prints its
+// numbers on stdout.
+std::vector<double> in_child(const std::vector<std::string>& child_args, std::size_t count) {
   int fds[2];
   if (::pipe(fds) != 0) throw wastenet::Error("wastenet-bench: pipe failed");
   std::fflush(stdout);
@@ -100,25 +98,33 @@ std::vector<double> in_child(const std::vector<std::string>& child_args, std::si
   for (ssize_t r; (r = ::read(fds[0], buf, sizeof buf)) > 0;) text.append(buf, static_cast<std::size_t>(r));
   ::close(fds[0]);
   int status = 0;
-  struct rusage usage {};
-  ::wait4(pid, &status, 0, &usage);
+  ::waitpid(pid, &status, 0);
   std::vector<double> v;
   std::istringstream in(text);
   for (double x; in >> x;) v.push_back(x);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || v.size() != count) {
     throw wastenet::Error("wastenet-bench: a measurement process failed (" + std::to_string(WEXITSTATUS(status)) + ")");
   }
-  peak_mib = static_cast<double>(usage.ru_maxrss) / 1024.0;  // Linux reports KiB
   return v;
 }
 
+// This process's peak resident memory in MiB: VmHWM of /proc/self/status. Not wait4's ru_maxrss,
+// which keeps the largest RSS the process had before exec, i.e. its parent's at fork.
+double own_peak_rss_mib() {
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;  // in kB
+  }
+  throw wastenet::Error("wastenet-bench: no VmHWM in /proc/self/status");
+}
+
 // The child: loads `path` and times `runs` forward passes of a batch after `warmup` passes; prints
-// the median and p90 in milliseconds.
+// the median and p90 in milliseconds, and its own peak resident memory in MiB.
 int child_measure(const std::string& path, wastenet::Precision p, std::size_t threads, std::size_t size, std::size_t batch,
                   long warmup, long runs) {
   const auto clf = load(path, p, threads, size);
   const auto t = wastenet::bench::time_forward(clf, wastenet::bench::random_batch(batch, size), warmup, runs);
-  fmt::print("{} {}\n", t.median_ms, t.p90_ms);
+  fmt::print("{} {} {}\n", t.median_ms, t.p90_ms, own_peak_rss_mib());
   return 0;
 }
 
@@ -128,12 +134,12 @@ Timing measure(const std::string& path, wastenet::Precision p, std::size_t threa
     return std::vector<std::string>{"--child", path, wastenet::precision_name(p), std::to_string(threads),
                                     std::to_string(size), std::to_string(batch), std::to_string(warmup), std::to_string(n)};
   };
-  const auto b1 = in_child(args(1, 3, runs), 2, t.peak_rss_mib);
+  const auto b1 = in_child(args(1, 3, runs), 3);
   t.median_ms = b1[0];
   t.p90_ms = b1[1];
   t.ips_batch1 = 1000.0 / t.median_ms;
-  double unused = 0;
-  const auto b16 = in_child(args(16, 1, std::max(3L, runs / 6)), 2, unused);
+  t.peak_rss_mib = b1[2];
+  const auto b16 = in_child(args(16, 1, std::max(3L, runs / 6)), 3);
   t.ips_batch16 = 16000.0 / b16[0];
   return t;
 }

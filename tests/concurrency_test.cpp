@@ -82,4 +82,42 @@ TEST(SharedModel, Fp16EightCallersOnAFourThreadPoolMatchSerialBitForBit) {
                                      wastenet::Precision::fp16);
 }
 
+// A batch runs image by image, each thread taking whole images: every row of a batch equals its
+// image classified alone on one thread, for any thread count, and NCHW input gives the same rows.
+void expect_batch_rows_match_single_images(const std::string& model, wastenet::Precision precision) {
+  std::vector<wastenet::ImageU8> images;
+  for (int i = 0; i < 7; ++i) images.push_back(random_image(150 + 11 * i, 170 - 5 * i, 300u + i));
+  wastenet::ClassifierOptions opts;
+  opts.threads = 1;
+  opts.precision = precision;
+  const wastenet::Classifier serial(model, opts);
+  std::vector<std::vector<float>> expected;
+  for (const auto& img : images) expected.push_back(serial.classify(img).logits);
+  for (std::size_t threads : {1, 2, 3}) {
+    opts.threads = threads;
+    const wastenet::Classifier batched(model, opts);
+    const auto preds = batched.classify(images);
+    ASSERT_EQ(preds.size(), images.size());
+    const auto nchw = batched.logits(batched.preprocess(images).to_layout(wastenet::Layout::nchw));
+    ASSERT_EQ(nchw.shape().n, images.size());
+    for (std::size_t i = 0; i < images.size(); ++i) {
+      ASSERT_EQ(preds[i].logits.size(), expected[i].size());
+      EXPECT_EQ(std::memcmp(preds[i].logits.data(), expected[i].data(), expected[i].size() * sizeof(float)), 0)
+          << "image " << i << " of the batch, " << threads << " threads";
+      EXPECT_EQ(std::memcmp(nchw.data() + i * expected[i].size(), expected[i].data(), expected[i].size() * sizeof(float)), 0)
+          << "image " << i << " of the NCHW batch, " << threads << " threads";
+    }
+  }
+}
+
+TEST(BatchedModel, RowsEqualSingleImagesForAnyThreadCount) {
+  expect_batch_rows_match_single_images(wastenet::test::ref_dir() + "/efficientnet_b0_224.safetensors",
+                                        wastenet::Precision::fp32);
+}
+
+TEST(BatchedModel, Fp16RowsEqualSingleImagesForAnyThreadCount) {
+  expect_batch_rows_match_single_images(wastenet::test::ref_dir() + "/mobilenet_v3_small_224.safetensors",
+                                        wastenet::Precision::fp16);
+}
+
 }  // namespace

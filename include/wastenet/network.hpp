@@ -124,23 +124,28 @@ class Network {
   /// rounds the input to binary16 like every other activation and widens the logits back.
   Tensor<float> forward(const Tensor<float>& input, Workspace& ws, ThreadPool& pool) const {
     if (input.layout() != Layout::nhwc) return forward(input.to_layout(Layout::nhwc), ws, pool);
-    plan(input.shape(), ws);
-    if (precision_ == Precision::fp16) return run_steps(ws.half_slots, input, pool, ws.shapes);
-    return run_steps(ws.slots, input, pool, ws.shapes);
+    return forward(input.data(), input.shape(), ws, pool);
+  }
+
+  /// The same on `shape.count()` NHWC floats at `input` (one image of a batch, without a copy).
+  Tensor<float> forward(const float* input, const Shape4& shape, Workspace& ws, ThreadPool& pool) const {
+    plan(shape, ws);
+    if (precision_ == Precision::fp16) return run_steps(ws.half_slots, input, shape, pool, ws.shapes);
+    return run_steps(ws.slots, input, shape, pool, ws.shapes);
   }
 
  private:
   template <class T>
-  Tensor<float> run_steps(std::vector<std::vector<T, AlignedAllocator<T>>>& slots, const Tensor<float>& input,
-                          ThreadPool& pool, const std::vector<Shape4>& shapes) const {
+  Tensor<float> run_steps(std::vector<std::vector<T, AlignedAllocator<T>>>& slots, const float* input,
+                          const Shape4& input_shape, ThreadPool& pool, const std::vector<Shape4>& shapes) const {
     auto slot = [&](int i) { return slots[static_cast<std::size_t>(i)].data(); };
     if constexpr (std::is_same_v<T, half>) {
-      kernels::float_to_half(conversion_path_, input.data(), nullptr, slot(input_slot), input.size());
+      kernels::float_to_half(conversion_path_, input, nullptr, slot(input_slot), input_shape.count());
     } else {
-      std::copy(input.data(), input.data() + input.size(), slot(input_slot));
+      std::copy(input, input + input_shape.count(), slot(input_slot));
     }
     Shape4 cur_shape[8];
-    cur_shape[input_slot] = input.shape();
+    cur_shape[input_slot] = input_shape;
     for (std::size_t i = 0; i < steps_.size(); ++i) {
       const Step& s = steps_[i];
       const T* res = s.residual >= 0 ? slot(s.residual) : nullptr;
@@ -151,7 +156,7 @@ class Network {
       }
       cur_shape[s.out] = shapes[i];
     }
-    const Shape4 out_shape = steps_.empty() ? input.shape() : shapes.back();
+    const Shape4 out_shape = steps_.empty() ? input_shape : shapes.back();
     Tensor<float> out(out_shape);
     const T* last = slot(steps_.empty() ? input_slot : steps_.back().out);
     if constexpr (std::is_same_v<T, half>) {
