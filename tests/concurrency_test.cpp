@@ -24,18 +24,25 @@ wastenet::ImageU8 random_image(int h, int w, std::uint32_t seed) {
   return img;
 }
 
+// The reference: each image classified alone, on a one-thread model.
+std::vector<std::vector<float>> single_image_logits(const std::string& model, wastenet::Precision precision,
+                                                    const std::vector<wastenet::ImageU8>& images) {
+  wastenet::ClassifierOptions opts;
+  opts.threads = 1;
+  opts.precision = precision;
+  const wastenet::Classifier serial(model, opts);
+  std::vector<std::vector<float>> logits;
+  for (const auto& img : images) logits.push_back(serial.classify(img).logits);
+  return logits;
+}
+
 void expect_shared_model_matches_serial(const std::string& model, std::size_t pool_threads,
                                         wastenet::Precision precision = wastenet::Precision::fp32) {
   constexpr int callers = 8, images_per_caller = 3;
   std::vector<wastenet::ImageU8> images;
   for (int i = 0; i < callers * images_per_caller; ++i) images.push_back(random_image(120 + 7 * i, 200 - 3 * i, 100u + i));
 
-  wastenet::ClassifierOptions serial_opts;
-  serial_opts.threads = 1;
-  serial_opts.precision = precision;
-  const wastenet::Classifier serial(model, serial_opts);
-  std::vector<std::vector<float>> expected;
-  for (const auto& img : images) expected.push_back(serial.classify(img).logits);
+  const auto expected = single_image_logits(model, precision, images);
 
   wastenet::ClassifierOptions shared_opts;
   shared_opts.threads = pool_threads;
@@ -87,12 +94,9 @@ TEST(SharedModel, Fp16EightCallersOnAFourThreadPoolMatchSerialBitForBit) {
 void expect_batch_rows_match_single_images(const std::string& model, wastenet::Precision precision) {
   std::vector<wastenet::ImageU8> images;
   for (int i = 0; i < 7; ++i) images.push_back(random_image(150 + 11 * i, 170 - 5 * i, 300u + i));
+  const auto expected = single_image_logits(model, precision, images);
   wastenet::ClassifierOptions opts;
-  opts.threads = 1;
   opts.precision = precision;
-  const wastenet::Classifier serial(model, opts);
-  std::vector<std::vector<float>> expected;
-  for (const auto& img : images) expected.push_back(serial.classify(img).logits);
   for (std::size_t threads : {1, 2, 3}) {
     opts.threads = threads;
     const wastenet::Classifier batched(model, opts);

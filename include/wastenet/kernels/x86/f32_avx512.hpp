@@ -178,6 +178,12 @@ inline void panels_to_half(const float* panels, std::size_t n, std::uint16_t* ou
   for (std::size_t i = 0; i < n; ++i) out[i] = float_to_half_bits(panels[i]);
 }
 
+/// Row r of a micro-tile of `rows` rows at `a`: rows past the end re-read row 0, so the tile's
+/// loop needs no branch; their results are never stored.
+inline const float* tile_row(const float* a, std::size_t lda, std::size_t rows, std::size_t r) {
+  return r < rows ? a + r * lda : a;
+}
+
 /// One micro-tile: up to 6 rows x one 32-column panel, 12 named accumulators (arrays would be
 /// spilled to the stack for the epilogue). Missing rows (rows < 6) re-read row 0 and are not stored.
 template <EpilogueAct A, class PanelT>
@@ -186,11 +192,11 @@ WASTENET_AVX512 inline void f32_gemm_tile_avx512(const float* a, std::size_t lda
                                                  const float* bias, const Activation& act, const float* res,
                                                  std::size_t ldr) {
   const float* a0 = a;
-  const float* a1 = rows > 1 ? a + lda : a;
-  const float* a2 = rows > 2 ? a + 2 * lda : a;
-  const float* a3 = rows > 3 ? a + 3 * lda : a;
-  const float* a4 = rows > 4 ? a + 4 * lda : a;
-  const float* a5 = rows > 5 ? a + 5 * lda : a;
+  const float* a1 = tile_row(a, lda, rows, 1);
+  const float* a2 = tile_row(a, lda, rows, 2);
+  const float* a3 = tile_row(a, lda, rows, 3);
+  const float* a4 = tile_row(a, lda, rows, 4);
+  const float* a5 = tile_row(a, lda, rows, 5);
   __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
   __m512 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
   for (std::size_t k = 0; k < K; ++k) {
@@ -234,17 +240,17 @@ WASTENET_AVX512 inline void f32_gemm_tile12x16_avx512(const float* a, std::size_
                                                       std::size_t cols, const float* bias, const Activation& act,
                                                       const float* res, std::size_t ldr) {
   const float* a0 = a;
-  const float* a1 = rows > 1 ? a + lda : a;
-  const float* a2 = rows > 2 ? a + 2 * lda : a;
-  const float* a3 = rows > 3 ? a + 3 * lda : a;
-  const float* a4 = rows > 4 ? a + 4 * lda : a;
-  const float* a5 = rows > 5 ? a + 5 * lda : a;
-  const float* a6 = rows > 6 ? a + 6 * lda : a;
-  const float* a7 = rows > 7 ? a + 7 * lda : a;
-  const float* a8 = rows > 8 ? a + 8 * lda : a;
-  const float* a9 = rows > 9 ? a + 9 * lda : a;
-  const float* a10 = rows > 10 ? a + 10 * lda : a;
-  const float* a11 = rows > 11 ? a + 11 * lda : a;
+  const float* a1 = tile_row(a, lda, rows, 1);
+  const float* a2 = tile_row(a, lda, rows, 2);
+  const float* a3 = tile_row(a, lda, rows, 3);
+  const float* a4 = tile_row(a, lda, rows, 4);
+  const float* a5 = tile_row(a, lda, rows, 5);
+  const float* a6 = tile_row(a, lda, rows, 6);
+  const float* a7 = tile_row(a, lda, rows, 7);
+  const float* a8 = tile_row(a, lda, rows, 8);
+  const float* a9 = tile_row(a, lda, rows, 9);
+  const float* a10 = tile_row(a, lda, rows, 10);
+  const float* a11 = tile_row(a, lda, rows, 11);
   __m512 c0 = _mm512_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0;
   __m512 c6 = c0, c7 = c0, c8 = c0, c9 = c0, c10 = c0, c11 = c0;
   for (std::size_t k = 0; k < K; ++k) {
@@ -440,18 +446,6 @@ WASTENET_AVX512 inline void f32_conv_direct_any_avx512(const ConvGeometry& g, co
   }
 }
 
-/// Activation, residual and store of one depthwise output vector (relu6 inline: MobileNetV2's).
-WASTENET_AVX512 inline void dwconv_store_avx512(__m512 acc, ActKind kind, const Activation& act, __mmask16 m,
-                                                const float* res, float* out) {
-  if (kind == ActKind::relu6) {
-    acc = _mm512_min_ps(_mm512_max_ps(acc, _mm512_setzero_ps()), _mm512_set1_ps(6.f));
-  } else if (kind != ActKind::identity) {
-    acc = activate_avx512(acc, act);
-  }
-  if (res) acc = _mm512_add_ps(acc, _mm512_maskz_loadu_ps(m, res));
-  _mm512_mask_storeu_ps(out, m, acc);
-}
-
 /// One depthwise output pixel (16 channels from c) with bounds-checked taps: the image border.
 template <std::size_t KH, std::size_t KW>
 WASTENET_AVX512 inline void dwconv_pixel_avx512(const float* in_n, std::size_t W, std::size_t C, std::size_t H,
@@ -471,7 +465,7 @@ WASTENET_AVX512 inline void dwconv_pixel_avx512(const float* in_n, std::size_t W
       acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, ip), w[ky * KW + kx], acc);
     }
   }
-  dwconv_store_avx512(acc, act.kind, act, m, res_row ? res_row + ox * C + c : nullptr, out_row + ox * C + c);
+  store_vec_avx512<EpilogueAct::generic>(acc, m, act, res_row ? res_row + ox * C + c : nullptr, out_row + ox * C + c);
 }
 
 /// Depthwise convolution with a compile-time kernel size (3x3, 5x5) and dilation 1: per block of
@@ -488,7 +482,6 @@ WASTENET_AVX512 inline void f32_dwconv_fixed_avx512(const ConvGeometry& g, const
   // Output columns whose KW taps are all inside the image: ox*SW >= PW and ox*SW - PW + KW <= W.
   const std::size_t ox_lo = std::min(OW, (PW + SW - 1) / SW);
   const std::size_t ox_hi = W + PW >= KW ? std::min(OW, (W + PW - KW) / SW + 1) : 0;
-  const ActKind kind = act.kind;
   for (std::size_t row = row0; row < row1; ++row) {
     const std::size_t n = row / OH, oy = row % OH;
     const std::ptrdiff_t iy0 = static_cast<std::ptrdiff_t>(oy * SH) - static_cast<std::ptrdiff_t>(PH);
@@ -520,10 +513,14 @@ WASTENET_AVX512 inline void f32_dwconv_fixed_avx512(const ConvGeometry& g, const
               acc2 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, t + 2 * step), wt, acc2);
               acc3 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, t + 3 * step), wt, acc3);
             }
-          dwconv_store_avx512(acc0, kind, act, m, res_row ? res_row + ox * C + c : nullptr, out_row + ox * C + c);
-          dwconv_store_avx512(acc1, kind, act, m, res_row ? res_row + (ox + 1) * C + c : nullptr, out_row + (ox + 1) * C + c);
-          dwconv_store_avx512(acc2, kind, act, m, res_row ? res_row + (ox + 2) * C + c : nullptr, out_row + (ox + 2) * C + c);
-          dwconv_store_avx512(acc3, kind, act, m, res_row ? res_row + (ox + 3) * C + c : nullptr, out_row + (ox + 3) * C + c);
+          store_vec_avx512<EpilogueAct::generic>(acc0, m, act, res_row ? res_row + ox * C + c : nullptr,
+                                                 out_row + ox * C + c);
+          store_vec_avx512<EpilogueAct::generic>(acc1, m, act, res_row ? res_row + (ox + 1) * C + c : nullptr,
+                                                 out_row + (ox + 1) * C + c);
+          store_vec_avx512<EpilogueAct::generic>(acc2, m, act, res_row ? res_row + (ox + 2) * C + c : nullptr,
+                                                 out_row + (ox + 2) * C + c);
+          store_vec_avx512<EpilogueAct::generic>(acc3, m, act, res_row ? res_row + (ox + 3) * C + c : nullptr,
+                                                 out_row + (ox + 3) * C + c);
         }
       }
       for (; ox < OW; ++ox) dwconv_pixel_avx512<KH, KW>(in_n, W, C, H, iy0, ox, SW, PW, c, m, w, b, act, res_row, out_row);
@@ -562,9 +559,7 @@ WASTENET_AVX512 inline void f32_dwconv_avx512(const ConvGeometry& g, const float
             acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, ip), _mm512_load_ps(packed_w + (ky * g.kw + kx) * wstride + c), acc);
           }
         }
-        acc = activate_avx512(acc, act);
-        if (r) acc = _mm512_add_ps(acc, _mm512_maskz_loadu_ps(m, r + c));
-        _mm512_mask_storeu_ps(o + c, m, acc);
+        store_vec_avx512<EpilogueAct::generic>(acc, m, act, r ? r + c : nullptr, o + c);
       }
     }
   }
