@@ -2,12 +2,15 @@
 //
 //   wastenet-bench-forward [--threads N] [--batch B] [--size S] [--runs R] [--warmup W] [--json] MODEL.safetensors
 //   wastenet-bench-forward --peak
+//   wastenet-bench-forward --layers [--threads N] [--runs R] MODEL.safetensors
 //
 // Prints median and p90 milliseconds per forward pass, images per second, and the arithmetic rate
 // reached: GFLOP/s = 2 x multiply-accumulates per image (convolutions: output pixels x output
 // channels x input channels per group x kernel taps; other layers: one per weight) x batch / median.
 // --peak measures one core's FP32 peak instead: 16 independent chains of AVX-512 FMAs (or, without
 // AVX-512, the portable loop's rate), so "fraction of peak" is against a measured, not a datasheet, rate.
+// --layers prints each layer's median time instead: the network's own steps, in order, on its own
+// workspace, with the clock read around each (FP32 networks), to see where a forward pass goes.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -80,8 +83,49 @@ int peak() {
   return 0;
 }
 
+// Per-layer medians of `runs` passes: the steps run as Network::forward runs them (same slots, same
+// order, so each layer finds its input where the previous one left it in the caches).
+int layer_times(const wastenet::Classifier& clf, std::size_t batch, std::size_t size, long warmup, long runs) {
+  const wastenet::Network& net = clf.network();
+  if (net.precision() != wastenet::Precision::fp32) throw wastenet::ArgumentError("--layers times FP32 networks only");
+  const auto x = wastenet::bench::random_batch(batch, size);
+  wastenet::Network::Workspace ws;
+  net.plan(x.shape(), ws);
+  wastenet::ThreadPool pool(clf.threads());
+  const auto& steps = net.steps();
+  auto slot = [&](int k) { return ws.slots[static_cast<std::size_t>(k)].data(); };
+  std::vector<std::vector<double>> us(steps.size());
+  for (long r = 0; r < warmup + runs; ++r) {
+    std::copy(x.data(), x.data() + x.size(), slot(wastenet::Network::input_slot));
+    std::vector<wastenet::Shape4> shape(ws.slots.size());
+    shape[wastenet::Network::input_slot] = x.shape();
+    for (std::size_t i = 0; i < steps.size(); ++i) {
+      const auto& s = steps[i];
+      const auto t0 = std::chrono::steady_clock::now();
+      s.layer->forward(slot(s.in), shape[static_cast<std::size_t>(s.in)], slot(s.out),
+                       s.residual >= 0 ? slot(s.residual) : nullptr, pool);
+      const auto t1 = std::chrono::steady_clock::now();
+      shape[static_cast<std::size_t>(s.out)] = ws.shapes[i];
+      if (r >= warmup) us[i].push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
+    }
+  }
+  std::vector<double> median(steps.size());
+  double total = 0;
+  for (std::size_t i = 0; i < steps.size(); ++i) total += median[i] = wastenet::bench::median_of(us[i]);
+  fmt::print("{} {}px batch {} threads {} ({} kernels): per-layer medians of {} runs\n\n", clf.info().arch, size, batch,
+             clf.threads(), wastenet::kernel_path_name(wastenet::kernel_path()), runs);
+  fmt::print("| step | layer | output | median us | share |\n|---|---|---|---|---|\n");
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    const auto& o = ws.shapes[i];
+    fmt::print("| {} | {} | {}x{}x{} | {:.1f} | {:.1f}% |\n", i, steps[i].layer->describe(), o.h, o.w, o.c, median[i],
+               100.0 * median[i] / total);
+  }
+  fmt::print("| | sum of medians | | {:.1f} | |\n", total);
+  return 0;
+}
+
 int run(int argc, char** argv) {
-  const auto args = wastenet::cli::parse(argc, argv, {"threads", "batch", "size", "runs", "warmup", "precision"}, {"json", "peak"});
+  const auto args = wastenet::cli::parse(argc, argv, {"threads", "batch", "size", "runs", "warmup", "precision"}, {"json", "peak", "layers"});
   if (args.has("peak")) return peak();
   if (args.positional.size() != 1) throw wastenet::ArgumentError("usage: wastenet-bench-forward [options] MODEL");
   wastenet::ClassifierOptions opts;
@@ -91,6 +135,7 @@ int run(int argc, char** argv) {
   const auto batch = static_cast<std::size_t>(args.get_int("batch", 1, 1, 4096));
   const auto size = static_cast<std::size_t>(args.get_int("size", static_cast<long>(clf.info().input_size), 32, 4096));
   const long runs = args.get_int("runs", 50, 1, 1000000), warmup = args.get_int("warmup", 5, 0, 1000000);
+  if (args.has("layers")) return layer_times(clf, batch, size, warmup, runs);
   const auto timing = wastenet::bench::time_forward(clf, wastenet::bench::random_batch(batch, size), warmup, runs);
   const double median = timing.median_ms, p90 = timing.p90_ms;
   const double ips = 1000.0 * static_cast<double>(batch) / median;

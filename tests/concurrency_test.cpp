@@ -124,4 +124,34 @@ TEST(BatchedModel, Fp16RowsEqualSingleImagesForAnyThreadCount) {
                                         wastenet::Precision::fp16);
 }
 
+// One image on one caller: every layer splits its work among the pool's threads. Reductions (the
+// squeeze-and-excitation mean) sum in an order fixed by the data, so the bits do not depend on
+// how many threads share the work.
+void expect_single_image_same_for_any_thread_count(const std::string& model, wastenet::Precision precision) {
+  const std::vector<wastenet::ImageU8> images = {random_image(224, 224, 7u), random_image(131, 257, 8u)};
+  const auto expected = single_image_logits(model, precision, images);
+  wastenet::ClassifierOptions opts;
+  opts.precision = precision;
+  for (std::size_t threads : {2, 3, 4}) {
+    opts.threads = threads;
+    const wastenet::Classifier parallel(model, opts);
+    for (std::size_t i = 0; i < images.size(); ++i) {
+      const auto got = parallel.classify(images[i]).logits;
+      ASSERT_EQ(got.size(), expected[i].size());
+      EXPECT_EQ(std::memcmp(got.data(), expected[i].data(), got.size() * sizeof(float)), 0)
+          << "image " << i << ", " << threads << " threads";
+    }
+  }
+}
+
+TEST(SingleImage, LogitsAreTheSameForAnyThreadCount) {
+  expect_single_image_same_for_any_thread_count(wastenet::test::ref_dir() + "/efficientnet_b0_224.safetensors",
+                                                wastenet::Precision::fp32);
+}
+
+TEST(SingleImage, Fp16LogitsAreTheSameForAnyThreadCount) {
+  expect_single_image_same_for_any_thread_count(wastenet::test::ref_dir() + "/mobilenet_v3_small_224.safetensors",
+                                                wastenet::Precision::fp16);
+}
+
 }  // namespace

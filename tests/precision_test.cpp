@@ -183,8 +183,7 @@ TEST_P(Fp16Parity, LogitsMatchTorchvisionOnEveryPath) {
     const auto out = model.network.forward(input, ws, pool);
     ASSERT_EQ(out.size(), ref.size());
     EXPECT_TRUE(ws.slots.empty());  // activations lived in binary16 buffers only
-    float max_diff = 0.f;
-    for (std::size_t i = 0; i < ref.size(); ++i) max_diff = std::max(max_diff, std::fabs(out.data()[i] - ref[i]));
+    const double max_diff = wastenet::test::max_abs_diff(out.data(), ref.data(), ref.size());
     RecordProperty(std::string("max_diff_") + wastenet::kernel_path_name(p), std::to_string(max_diff));
     EXPECT_LE(max_diff, tolerance);
     logits_by_path.emplace_back(out.data(), out.data() + out.size());
@@ -218,8 +217,8 @@ TEST(Fp16ImageNet, TrainedMobileNetV2MatchesFp32WithinTwoHundredths) {
       mean /= static_cast<double>(a.logits.size());
       for (float v : a.logits) var += (v - mean) * (v - mean);
       const double spread = std::sqrt(var / static_cast<double>(a.logits.size()));
-      double max_diff = 0;
-      for (std::size_t i = 0; i < a.logits.size(); ++i) max_diff = std::max(max_diff, std::fabs(static_cast<double>(a.logits[i]) - b.logits[i]));
+      ASSERT_EQ(a.logits.size(), b.logits.size());
+      const double max_diff = wastenet::test::max_abs_diff(a.logits.data(), b.logits.data(), a.logits.size());
       EXPECT_LE(max_diff / spread, fp16_tolerance) << name;
       EXPECT_EQ(a.top(5), b.top(5)) << name;
     }

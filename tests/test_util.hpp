@@ -1,6 +1,8 @@
 // Helpers shared by the tests: where the generated references are, reading raw files.
 #pragma once
 
+#include <cmath>
+#include <cstddef>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -16,6 +18,18 @@ namespace wastenet::test {
 inline std::string ref_dir() { return std::string(WASTENET_TEST_DATA) + "/ref"; }
 inline std::string shared_dir() { return WASTENET_SHARED_DIR; }
 inline std::string source_dir() { return WASTENET_SOURCE_DIR; }
+
+/// The largest |a[i] - b[i]| over n values, NaN if any difference is NaN: a NaN output must fail
+/// the tolerance check, and std::max(worst, NaN) would silently keep `worst`.
+template <class A, class B>
+double max_abs_diff(const A* a, const B* b, std::size_t n) {
+  double worst = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const double d = std::fabs(static_cast<double>(a[i]) - static_cast<double>(b[i]));
+    if (!(d <= worst)) worst = d;  // true for NaN too
+  }
+  return worst;
+}
 
 inline bool exists(const std::string& path) {
   struct stat st;

@@ -283,9 +283,9 @@ class Conv2d final : public Layer {
     if (path_ == KernelPath::avx512) {
       const bool undilated = g.dh == 1 && g.dw == 1;
       if (undilated && g.kh == 3 && g.kw == 3) {
-        kernels::f32_dwconv_fixed_avx512<3, 3>(g, in, out, b, e, packed_.data(), wstride_, bias_.data(), act_, residual);
+        kernels::f32_dwconv_fixed_any_avx512<3, 3>(g, in, out, b, e, packed_.data(), wstride_, bias_.data(), act_, residual);
       } else if (undilated && g.kh == 5 && g.kw == 5) {
-        kernels::f32_dwconv_fixed_avx512<5, 5>(g, in, out, b, e, packed_.data(), wstride_, bias_.data(), act_, residual);
+        kernels::f32_dwconv_fixed_any_avx512<5, 5>(g, in, out, b, e, packed_.data(), wstride_, bias_.data(), act_, residual);
       } else {
         kernels::f32_dwconv_avx512(g, in, out, b, e, packed_.data(), wstride_, bias_.data(), act_, residual);
       }

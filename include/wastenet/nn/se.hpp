@@ -53,6 +53,8 @@ class SqueezeExcite final : public Layer {
 
  private:
   static constexpr std::size_t chunk_rows = 32;  // pixels widened at a time in FP16
+  // Pixels per partial sum of the mean: small, so even a 7x7 map is pooled by both of 2 threads.
+  static constexpr std::size_t pool_block = chunk_rows;
 
   // Pixels as FP32: FP32 activations are used where they are; binary16 ones are widened into
   // `scratch`. Both precisions then compute the same thing in the same order.
@@ -73,18 +75,33 @@ class SqueezeExcite final : public Layer {
   void run(const T* in, const Shape4& s, T* out, ThreadPool& pool) const {
     constexpr bool widening = std::is_same_v<T, half>;
     const std::size_t hw = s.h * s.w;
+    // The mean is summed in blocks of pool_block pixels, each block in pixel order, then the blocks in
+    // order: the same bits for any thread count, and each thread pools the pixels it just produced
+    // (pooling on one thread made SE slower on 2 threads than on 1: half the tensor sat in the other
+    // core's cache).
+    const std::size_t blocks = (hw + pool_block - 1) / pool_block;
+    std::vector<float> partial(s.n * blocks * c_, 0.f);
+    pool.parallel_for(s.n * blocks, [&](std::size_t b, std::size_t e) {
+      static thread_local std::vector<float> rows;
+      if (widening && rows.size() < chunk_rows * c_) rows.resize(chunk_rows * c_);
+      for (std::size_t j = b; j < e; ++j) {
+        const std::size_t n = j / blocks, p = (j % blocks) * pool_block, m = std::min(pool_block, hw - p);
+        float* sum = partial.data() + j * c_;
+        const float* x = widened(in + (n * hw + p) * c_, m * c_, rows.data());
+        for (std::size_t i = 0; i < m; ++i)
+          for (std::size_t c = 0; c < c_; ++c) sum[c] += x[i * c_ + c];
+      }
+    });
     std::vector<float> scale(s.n * c_);
     {
-      std::vector<float> mean(c_), hidden(s_), rows(widening ? chunk_rows * c_ : 0);
+      std::vector<float> mean(c_), hidden(s_);
+      const float inv = 1.f / static_cast<float>(hw);
       for (std::size_t n = 0; n < s.n; ++n) {
         std::fill(mean.begin(), mean.end(), 0.f);
-        for (std::size_t p = 0; p < hw; p += chunk_rows) {
-          const std::size_t m = std::min(chunk_rows, hw - p);
-          const float* x = widened(in + (n * hw + p) * c_, m * c_, rows.data());
-          for (std::size_t i = 0; i < m; ++i)
-            for (std::size_t c = 0; c < c_; ++c) mean[c] += x[i * c_ + c];
+        for (std::size_t k = 0; k < blocks; ++k) {
+          const float* sum = partial.data() + (n * blocks + k) * c_;
+          for (std::size_t c = 0; c < c_; ++c) mean[c] += sum[c];
         }
-        const float inv = 1.f / static_cast<float>(hw);
         for (auto& v : mean) v *= inv;
         fc1_.run(mean.data(), hidden.data(), 1);  // act(fc1(mean)), then gate(fc2(...)): packed GEMMs
         fc2_.run(hidden.data(), scale.data() + n * c_, 1);
