@@ -9,8 +9,8 @@
 // channels x input channels per group x kernel taps; other layers: one per weight) x batch / median.
 // --peak measures one core's FP32 peak instead: 16 independent chains of AVX-512 FMAs (or, without
 // AVX-512, the portable loop's rate), so "fraction of peak" is against a measured, not a datasheet, rate.
-// --layers prints each layer's median time instead: the network's own steps, in order, on its own
-// workspace, with the clock read around each (FP32 networks), to see where a forward pass goes.
+// --layers prints each layer's median time instead (Network::forward's per-step clock), to see
+// where a forward pass goes.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -83,37 +83,26 @@ int peak() {
   return 0;
 }
 
-// Per-layer medians of `runs` passes: the steps run as Network::forward runs them (same slots, same
-// order, so each layer finds its input where the previous one left it in the caches).
+// Per-layer medians of `runs` passes of the network's own forward, which times each step.
 int layer_times(const wastenet::Classifier& clf, std::size_t batch, std::size_t size, long warmup, long runs) {
   const wastenet::Network& net = clf.network();
-  if (net.precision() != wastenet::Precision::fp32) throw wastenet::ArgumentError("--layers times FP32 networks only");
   const auto x = wastenet::bench::random_batch(batch, size);
   wastenet::Network::Workspace ws;
-  net.plan(x.shape(), ws);
   wastenet::ThreadPool pool(clf.threads());
   const auto& steps = net.steps();
-  auto slot = [&](int k) { return ws.slots[static_cast<std::size_t>(k)].data(); };
+  std::vector<double> seconds;
   std::vector<std::vector<double>> us(steps.size());
   for (long r = 0; r < warmup + runs; ++r) {
-    std::copy(x.data(), x.data() + x.size(), slot(wastenet::Network::input_slot));
-    std::vector<wastenet::Shape4> shape(ws.slots.size());
-    shape[wastenet::Network::input_slot] = x.shape();
-    for (std::size_t i = 0; i < steps.size(); ++i) {
-      const auto& s = steps[i];
-      const auto t0 = std::chrono::steady_clock::now();
-      s.layer->forward(slot(s.in), shape[static_cast<std::size_t>(s.in)], slot(s.out),
-                       s.residual >= 0 ? slot(s.residual) : nullptr, pool);
-      const auto t1 = std::chrono::steady_clock::now();
-      shape[static_cast<std::size_t>(s.out)] = ws.shapes[i];
-      if (r >= warmup) us[i].push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
-    }
+    net.forward(x.data(), x.shape(), ws, pool, &seconds);
+    if (r >= warmup)
+      for (std::size_t i = 0; i < steps.size(); ++i) us[i].push_back(seconds[i] * 1e6);
   }
   std::vector<double> median(steps.size());
   double total = 0;
   for (std::size_t i = 0; i < steps.size(); ++i) total += median[i] = wastenet::bench::median_of(us[i]);
-  fmt::print("{} {}px batch {} threads {} ({} kernels): per-layer medians of {} runs\n\n", clf.info().arch, size, batch,
-             clf.threads(), wastenet::kernel_path_name(wastenet::kernel_path()), runs);
+  fmt::print("{} {}px batch {} threads {} ({} kernels, {}): per-layer medians of {} runs\n\n", clf.info().arch, size,
+             batch, clf.threads(), wastenet::kernel_path_name(wastenet::kernel_path()),
+             wastenet::precision_name(net.precision()), runs);
   fmt::print("| step | layer | output | median us | share |\n|---|---|---|---|---|\n");
   for (std::size_t i = 0; i < steps.size(); ++i) {
     const auto& o = ws.shapes[i];

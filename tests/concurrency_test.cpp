@@ -36,6 +36,11 @@ std::vector<std::vector<float>> single_image_logits(const std::string& model, wa
   return logits;
 }
 
+// `got` holds the same floats as `want`, bit for bit.
+void expect_same_bits(const float* got, const std::vector<float>& want, const std::string& what) {
+  EXPECT_EQ(std::memcmp(got, want.data(), want.size() * sizeof(float)), 0) << what;
+}
+
 void expect_shared_model_matches_serial(const std::string& model, std::size_t pool_threads,
                                         wastenet::Precision precision = wastenet::Precision::fp32) {
   constexpr int callers = 8, images_per_caller = 3;
@@ -61,8 +66,7 @@ void expect_shared_model_matches_serial(const std::string& model, std::size_t po
   for (auto& th : threads) th.join();
   for (std::size_t i = 0; i < images.size(); ++i) {
     ASSERT_EQ(got[i].size(), expected[i].size());
-    EXPECT_EQ(std::memcmp(got[i].data(), expected[i].data(), got[i].size() * sizeof(float)), 0)
-        << "image " << i << " differs from the single-threaded result";
+    expect_same_bits(got[i].data(), expected[i], "image " + std::to_string(i) + " differs from the single-threaded result");
   }
 }
 
@@ -105,11 +109,11 @@ void expect_batch_rows_match_single_images(const std::string& model, wastenet::P
     const auto nchw = batched.logits(batched.preprocess(images).to_layout(wastenet::Layout::nchw));
     ASSERT_EQ(nchw.shape().n, images.size());
     for (std::size_t i = 0; i < images.size(); ++i) {
+      const std::string where = "image " + std::to_string(i) + " of the ";
+      const std::string threads_text = ", " + std::to_string(threads) + " threads";
       ASSERT_EQ(preds[i].logits.size(), expected[i].size());
-      EXPECT_EQ(std::memcmp(preds[i].logits.data(), expected[i].data(), expected[i].size() * sizeof(float)), 0)
-          << "image " << i << " of the batch, " << threads << " threads";
-      EXPECT_EQ(std::memcmp(nchw.data() + i * expected[i].size(), expected[i].data(), expected[i].size() * sizeof(float)), 0)
-          << "image " << i << " of the NCHW batch, " << threads << " threads";
+      expect_same_bits(preds[i].logits.data(), expected[i], where + "batch" + threads_text);
+      expect_same_bits(nchw.data() + i * expected[i].size(), expected[i], where + "NCHW batch" + threads_text);
     }
   }
 }
@@ -138,8 +142,7 @@ void expect_single_image_same_for_any_thread_count(const std::string& model, was
     for (std::size_t i = 0; i < images.size(); ++i) {
       const auto got = parallel.classify(images[i]).logits;
       ASSERT_EQ(got.size(), expected[i].size());
-      EXPECT_EQ(std::memcmp(got.data(), expected[i].data(), got.size() * sizeof(float)), 0)
-          << "image " << i << ", " << threads << " threads";
+      expect_same_bits(got.data(), expected[i], "image " + std::to_string(i) + ", " + std::to_string(threads) + " threads");
     }
   }
 }

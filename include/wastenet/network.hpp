@@ -11,6 +11,7 @@
 #pragma once
 
 #include <algorithm>
+#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <string>
@@ -128,16 +129,21 @@ class Network {
   }
 
   /// The same on `shape.count()` NHWC floats at `input` (one image of a batch, without a copy).
-  Tensor<float> forward(const float* input, const Shape4& shape, Workspace& ws, ThreadPool& pool) const {
+  /// With `step_seconds`, each step's wall time is written to (*step_seconds)[i]: per-layer
+  /// profiling (wastenet-bench-forward --layers); without it no clock is read.
+  Tensor<float> forward(const float* input, const Shape4& shape, Workspace& ws, ThreadPool& pool,
+                        std::vector<double>* step_seconds = nullptr) const {
     plan(shape, ws);
-    if (precision_ == Precision::fp16) return run_steps(ws.half_slots, input, shape, pool, ws.shapes);
-    return run_steps(ws.slots, input, shape, pool, ws.shapes);
+    if (step_seconds) step_seconds->assign(steps_.size(), 0.0);
+    if (precision_ == Precision::fp16) return run_steps(ws.half_slots, input, shape, pool, ws.shapes, step_seconds);
+    return run_steps(ws.slots, input, shape, pool, ws.shapes, step_seconds);
   }
 
  private:
   template <class T>
   Tensor<float> run_steps(std::vector<std::vector<T, AlignedAllocator<T>>>& slots, const float* input,
-                          const Shape4& input_shape, ThreadPool& pool, const std::vector<Shape4>& shapes) const {
+                          const Shape4& input_shape, ThreadPool& pool, const std::vector<Shape4>& shapes,
+                          std::vector<double>* step_seconds) const {
     auto slot = [&](int i) { return slots[static_cast<std::size_t>(i)].data(); };
     if constexpr (std::is_same_v<T, half>) {
       kernels::float_to_half(conversion_path_, input, nullptr, slot(input_slot), input_shape.count());
@@ -149,11 +155,13 @@ class Network {
     for (std::size_t i = 0; i < steps_.size(); ++i) {
       const Step& s = steps_[i];
       const T* res = s.residual >= 0 ? slot(s.residual) : nullptr;
+      const auto start = step_seconds ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
       if constexpr (std::is_same_v<T, half>) {
         s.layer->forward_fp16(slot(s.in), cur_shape[s.in], slot(s.out), res, pool);
       } else {
         s.layer->forward(slot(s.in), cur_shape[s.in], slot(s.out), res, pool);
       }
+      if (step_seconds) (*step_seconds)[i] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       cur_shape[s.out] = shapes[i];
     }
     const Shape4 out_shape = steps_.empty() ? input_shape : shapes.back();

@@ -71,9 +71,21 @@ class SqueezeExcite final : public Layer {
     kernels::float_to_half(conversion_path_, rows, nullptr, out, count);
   }
 
+  // This thread's chunk_rows x channels floats for widened binary16 pixels (none for FP32, which
+  // is read in place).
+  template <class T>
+  float* scratch_rows() const {
+    if constexpr (!std::is_same_v<T, half>) {
+      return nullptr;
+    } else {
+      static thread_local std::vector<float> rows;
+      if (rows.size() < chunk_rows * c_) rows.resize(chunk_rows * c_);
+      return rows.data();
+    }
+  }
+
   template <class T>
   void run(const T* in, const Shape4& s, T* out, ThreadPool& pool) const {
-    constexpr bool widening = std::is_same_v<T, half>;
     const std::size_t hw = s.h * s.w;
     // The mean is summed in blocks of pool_block pixels, each block in pixel order, then the blocks in
     // order: the same bits for any thread count, and each thread pools the pixels it just produced
@@ -82,12 +94,11 @@ class SqueezeExcite final : public Layer {
     const std::size_t blocks = (hw + pool_block - 1) / pool_block;
     std::vector<float> partial(s.n * blocks * c_, 0.f);
     pool.parallel_for(s.n * blocks, [&](std::size_t b, std::size_t e) {
-      static thread_local std::vector<float> rows;
-      if (widening && rows.size() < chunk_rows * c_) rows.resize(chunk_rows * c_);
+      float* rows = scratch_rows<T>();
       for (std::size_t j = b; j < e; ++j) {
         const std::size_t n = j / blocks, p = (j % blocks) * pool_block, m = std::min(pool_block, hw - p);
         float* sum = partial.data() + j * c_;
-        const float* x = widened(in + (n * hw + p) * c_, m * c_, rows.data());
+        const float* x = widened(in + (n * hw + p) * c_, m * c_, rows);
         for (std::size_t i = 0; i < m; ++i)
           for (std::size_t c = 0; c < c_; ++c) sum[c] += x[i * c_ + c];
       }
@@ -108,12 +119,11 @@ class SqueezeExcite final : public Layer {
       }
     }
     pool.parallel_for(s.n * hw, [&](std::size_t b, std::size_t e) {
-      static thread_local std::vector<float> rows;
-      if (widening && rows.size() < chunk_rows * c_) rows.resize(chunk_rows * c_);
+      float* rows = scratch_rows<T>();
       for (std::size_t p = b; p < e; p += chunk_rows) {
         const std::size_t m = std::min(chunk_rows, e - p);
-        const float* x = widened(in + p * c_, m * c_, rows.data());
-        float* y = staging(out + p * c_, rows.data());  // may be x: scaling is element-wise
+        const float* x = widened(in + p * c_, m * c_, rows);
+        float* y = staging(out + p * c_, rows);  // may be x: scaling is element-wise
         for (std::size_t i = 0; i < m; ++i) {
           const float* g = scale.data() + ((p + i) / hw) * c_;
           for (std::size_t c = 0; c < c_; ++c) y[i * c_ + c] = x[i * c_ + c] * g[c];
