@@ -106,8 +106,10 @@ int layer_times(const wastenet::Classifier& clf, std::size_t batch, std::size_t 
   fmt::print("| step | layer | output | median us | share |\n|---|---|---|---|---|\n");
   for (std::size_t i = 0; i < steps.size(); ++i) {
     const auto& o = ws.shapes[i];
-    fmt::print("| {} | {} | {}x{}x{} | {:.1f} | {:.1f}% |\n", i, steps[i].layer->describe(), o.h, o.w, o.c, median[i],
-               100.0 * median[i] / total);
+    // A fused pair's time is the first step's (Network::Workspace::fused).
+    const char* note = ws.fused[i] ? " (fused: this step and the next)" : i > 0 && ws.fused[i - 1] ? " (fused into the step before)" : "";
+    fmt::print("| {} | {}{} | {}x{}x{} | {:.1f} | {:.1f}% |\n", i, steps[i].layer->describe(), note, o.h, o.w, o.c,
+               median[i], 100.0 * median[i] / total);
   }
   fmt::print("| | sum of medians | | {:.1f} | |\n", total);
   return 0;

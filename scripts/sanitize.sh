@@ -22,6 +22,6 @@ fi
 if [ "$which" = all ] || [ "$which" = thread ]; then
   cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWASTENET_BUILD_TESTS=ON \
     "-DCMAKE_CXX_FLAGS=-fsanitize=thread -fno-omit-frame-pointer"
-  cmake --build build-tsan -j"$(nproc)" --target concurrency_test kernels_test vote_test
-  ctest --test-dir build-tsan --output-on-failure -R "generate_references|SharedModel|BatchedModel|SingleImage|ConvKernels|MajorityVote"
+  cmake --build build-tsan -j"$(nproc)" --target concurrency_test fusion_test kernels_test vote_test
+  ctest --test-dir build-tsan --output-on-failure -R "generate_references|SharedModel|BatchedModel|SingleImage|Fusion|ConvKernels|MajorityVote"
 fi

@@ -48,6 +48,8 @@ else()
   message(STATUS "clang++ not found: the clang_clean test is not added")
 endif()
 wastenet_add_test(concurrency_test SOURCES concurrency_test.cpp LABELS references)
+# Fused expansion + depthwise passes against the same steps run one by one.
+wastenet_add_test(fusion_test SOURCES fusion_test.cpp LABELS references)
 # Counts every allocation (malloc and friends wrapped at link time, operator new replaced).
 wastenet_add_test(allocation_limit_test SOURCES allocation_limit_test.cpp LABELS references)
 target_link_options(allocation_limit_test PRIVATE

@@ -42,6 +42,11 @@ class Network {
     std::vector<Shape4> shapes;  // output shape of each step
     std::vector<std::vector<float, AlignedAllocator<float>>> slots;      // FP32 networks
     std::vector<std::vector<half, AlignedAllocator<half>>> half_slots;   // FP16 networks
+    /// fused[i] != 0: step i runs together with step i + 1 (Layer::fuses_with), and its own
+    /// output is never written. Set `fusion` to false to run every step on its own.
+    std::vector<unsigned char> fused;
+    bool fusion = true;
+    bool planned_fusion = true;
     std::size_t bytes() const {
       std::size_t b = 0;
       for (const auto& s : slots) b += s.capacity() * sizeof(float);
@@ -92,20 +97,30 @@ class Network {
   /// Shapes and buffer sizes for an input shape (NHWC).
   void plan(const Shape4& input, Workspace& ws) const {
     const bool planned_fp16 = !ws.half_slots.empty();
-    if (ws.planned == input && ws.shapes.size() == steps_.size() && planned_fp16 == (precision_ == Precision::fp16)) return;
+    if (ws.planned == input && ws.shapes.size() == steps_.size() && planned_fp16 == (precision_ == Precision::fp16) &&
+        ws.planned_fusion == ws.fusion) {
+      return;
+    }
     std::vector<Shape4> slot_shape(static_cast<std::size_t>(slot_count_));
     std::vector<std::size_t> capacity(static_cast<std::size_t>(slot_count_), 0);
     slot_shape[input_slot] = input;
     capacity[input_slot] = input.count();
     ws.shapes.clear();
-    for (const auto& s : steps_) {
+    ws.fused.assign(steps_.size(), 0);
+    for (std::size_t i = 0; i < steps_.size(); ++i) {
+      const Step& s = steps_[i];
       const Shape4 in = slot_shape[static_cast<std::size_t>(s.in)];
+      if (ws.fusion && can_fuse(i) && (i == 0 || !ws.fused[i - 1]) && s.layer->fuses_with(*steps_[i + 1].layer, in)) {
+        ws.fused[i] = 1;
+      }
       const Shape4 out = s.layer->output_shape(in);
       if (s.residual >= 0 && slot_shape[static_cast<std::size_t>(s.residual)] != out) {
         throw ArgumentError("Network: residual shape does not match output of '" + s.layer->describe() + "'");
       }
       slot_shape[static_cast<std::size_t>(s.out)] = out;
-      capacity[static_cast<std::size_t>(s.out)] = std::max(capacity[static_cast<std::size_t>(s.out)], out.count());
+      if (!ws.fused[i]) {  // a fused step's output is never stored
+        capacity[static_cast<std::size_t>(s.out)] = std::max(capacity[static_cast<std::size_t>(s.out)], out.count());
+      }
       ws.shapes.push_back(out);
     }
     const std::size_t n = static_cast<std::size_t>(slot_count_);
@@ -119,6 +134,7 @@ class Network {
       for (std::size_t i = 0; i < n; ++i) ws.slots[i].resize(capacity[i]);
     }
     ws.planned = input;
+    ws.planned_fusion = ws.fusion;
   }
 
   /// Runs the network on an NHWC float input; returns the last step's output. An FP16 network
@@ -135,15 +151,30 @@ class Network {
                         std::vector<double>* step_seconds = nullptr) const {
     plan(shape, ws);
     if (step_seconds) step_seconds->assign(steps_.size(), 0.0);
-    if (precision_ == Precision::fp16) return run_steps(ws.half_slots, input, shape, pool, ws.shapes, step_seconds);
-    return run_steps(ws.slots, input, shape, pool, ws.shapes, step_seconds);
+    if (precision_ == Precision::fp16) return run_steps(ws.half_slots, input, shape, pool, ws.shapes, ws.fused, step_seconds);
+    return run_steps(ws.slots, input, shape, pool, ws.shapes, ws.fused, step_seconds);
   }
 
  private:
+  // Whether steps i and i + 1 may run as one pass as far as the buffers go: i + 1 reads i's
+  // output, which nothing after i + 1 reads before it is overwritten (the pass never writes it),
+  // and i + 1 does not write over i's input while the pass still reads it.
+  bool can_fuse(std::size_t i) const {
+    if (i + 1 >= steps_.size()) return false;
+    const Step& a = steps_[i];
+    const Step& b = steps_[i + 1];
+    if (b.in != a.out || a.residual >= 0 || b.out == a.in || b.out == a.out || b.residual == a.out) return false;
+    for (std::size_t j = i + 2; j < steps_.size(); ++j) {
+      if (steps_[j].in == a.out || steps_[j].residual == a.out) return false;
+      if (steps_[j].out == a.out) return true;
+    }
+    return true;
+  }
+
   template <class T>
   Tensor<float> run_steps(std::vector<std::vector<T, AlignedAllocator<T>>>& slots, const float* input,
                           const Shape4& input_shape, ThreadPool& pool, const std::vector<Shape4>& shapes,
-                          std::vector<double>* step_seconds) const {
+                          const std::vector<unsigned char>& fused, std::vector<double>* step_seconds) const {
     auto slot = [&](int i) { return slots[static_cast<std::size_t>(i)].data(); };
     if constexpr (std::is_same_v<T, half>) {
       kernels::float_to_half(conversion_path_, input, nullptr, slot(input_slot), input_shape.count());
@@ -156,6 +187,18 @@ class Network {
       const Step& s = steps_[i];
       const T* res = s.residual >= 0 ? slot(s.residual) : nullptr;
       const auto start = step_seconds ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
+      if (fused[i]) {  // steps i and i + 1 as one pass; the time is step i's
+        const Step& next = steps_[i + 1];
+        const T* next_res = next.residual >= 0 ? slot(next.residual) : nullptr;
+        if constexpr (std::is_same_v<T, half>) {
+          s.layer->forward_fused_fp16(*next.layer, slot(s.in), cur_shape[s.in], slot(next.out), next_res, pool);
+        } else {
+          s.layer->forward_fused(*next.layer, slot(s.in), cur_shape[s.in], slot(next.out), next_res, pool);
+        }
+        if (step_seconds) (*step_seconds)[i] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        cur_shape[next.out] = shapes[++i];
+        continue;
+      }
       if constexpr (std::is_same_v<T, half>) {
         s.layer->forward_fp16(slot(s.in), cur_shape[s.in], slot(s.out), res, pool);
       } else {

@@ -4,6 +4,7 @@
 // give identical bits (tests/precision_test.cpp checks every binary16 value and a float sweep).
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 
@@ -93,6 +94,18 @@ inline void float_to_half(KernelPath path, const float* x, const half* residual,
 #endif
   (void)path;
   float_to_half_portable(x, residual, out, n);
+}
+
+/// Rounds floats in place to the values binary16 storage would give back (FP16 activations kept
+/// in an FP32 scratch buffer), with the same conversions as float_to_half/half_to_float.
+inline void round_through_half(KernelPath path, float* v, std::size_t n) noexcept {
+  constexpr std::size_t chunk = 256;
+  half tmp[chunk];
+  for (std::size_t i = 0; i < n; i += chunk) {
+    const std::size_t m = std::min(chunk, n - i);
+    float_to_half(path, v + i, nullptr, tmp, m);
+    half_to_float(path, tmp, v + i, m);
+  }
 }
 
 /// Rounds each value to the nearest binary16 (the weights of an FP16 network).

@@ -7,10 +7,13 @@
 // its layout once; forward() only runs it.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -177,6 +180,36 @@ class Conv2d final : public Layer {
     }
   }
 
+  /// A 1x1 expansion followed by a depthwise convolution (the start of every MobileNet and
+  /// EfficientNet block) runs as one pass over bands of output rows when the expanded tensor of an
+  /// image would not fit in L2: each thread expands only the rows its band reads into a buffer
+  /// that stays in cache, and keeps the rows the next band shares. AVX-512 path only, where the
+  /// GEMM's and the depthwise kernel's results do not depend on where a block starts, so the bits
+  /// are those of the two layers run one after the other.
+  bool fuses_with(const Layer& next, const Shape4& in) const override {
+    const auto* dw = dynamic_cast<const Conv2d*>(&next);
+    if (!dw || kind_ != Kind::pointwise || dw->kind_ != Kind::depthwise || path_ != KernelPath::avx512 ||
+        dw->path_ != KernelPath::avx512 || dw->p_.in_channels != p_.out_channels || in.c != p_.in_channels) {
+      return false;
+    }
+    // Every band then reads at least one real input row (no band lies wholly in the padding).
+    const std::size_t span = (dw->p_.kernel_h - 1) * dw->p_.dilation_h + 1;
+    return dw->p_.pad_h < span && in.h * in.w * p_.out_channels * sizeof(float) > fuse_min_bytes;
+  }
+  void forward_fused(const Layer& next, const float* in, const Shape4& s, float* out, const float* residual,
+                     ThreadPool& pool) const override {
+    expand_depthwise(static_cast<const Conv2d&>(next), in, s, out, residual, pool);
+  }
+  void forward_fused_fp16(const Layer& next, const half* in, const Shape4& s, half* out, const half* residual,
+                          ThreadPool& pool) const override {
+    expand_depthwise(static_cast<const Conv2d&>(next), in, s, out, residual, pool);
+  }
+
+  /// Expanded tensors (one image, FP32) larger than this are fused away: about a core's L2.
+  static constexpr std::size_t fuse_min_bytes = std::size_t{1} << 20;
+  /// Expanded rows a thread holds per band, in bytes: a quarter of L2, beside the band's output.
+  static constexpr std::size_t fuse_band_bytes = 256 * 1024;
+
   std::size_t parameter_bytes() const override {
     return (packed_.size() + bias_.size()) * sizeof(float) + packed_half_.size() * sizeof(std::uint16_t);
   }
@@ -219,6 +252,25 @@ class Conv2d final : public Layer {
     }, 16);
   }
 
+  // The input rows [iy0, iy1) that output rows [oy0, oy1) of one image read (none if the window
+  // lies wholly in the padding), and the geometry of that band: input row iy0 + i at band row i,
+  // output row oy0 + j at band row j, the band's top padding absorbing the offset.
+  struct Band {
+    std::size_t iy0, iy1;
+    kernels::ConvGeometry g;
+  };
+  Band band_of(const Shape4& s, const Shape4& o, std::size_t oy0, std::size_t oy1) const {
+    const std::ptrdiff_t first = static_cast<std::ptrdiff_t>(oy0 * p_.stride_h) - static_cast<std::ptrdiff_t>(p_.pad_h);
+    const std::ptrdiff_t last = static_cast<std::ptrdiff_t>((oy1 - 1) * p_.stride_h + (p_.kernel_h - 1) * p_.dilation_h) -
+                                static_cast<std::ptrdiff_t>(p_.pad_h);
+    const std::size_t iy0 = static_cast<std::size_t>(std::max<std::ptrdiff_t>(0, first));
+    const std::size_t iy1 = std::max(iy0, std::min(s.h, static_cast<std::size_t>(std::max<std::ptrdiff_t>(0, last + 1))));
+    const std::size_t top = static_cast<std::size_t>(static_cast<std::ptrdiff_t>(iy0) + static_cast<std::ptrdiff_t>(p_.pad_h) -
+                                                     static_cast<std::ptrdiff_t>(oy0 * p_.stride_h));
+    return {iy0, iy1, {1, std::max<std::size_t>(1, iy1 - iy0), s.w, s.c, oy1 - oy0, o.w, o.c, p_.kernel_h, p_.kernel_w,
+                       p_.stride_h, p_.stride_w, top, p_.pad_w, p_.dilation_h, p_.dilation_w, p_.groups}};
+  }
+
   // A band of output rows of one image needs a band of input rows: widen those, run the FP32
   // kernel on a geometry shifted to the band (its top padding absorbs the offset), round the output.
   void forward_fp16_banded(const half* in, const Shape4& s, half* out, const half* residual, ThreadPool& pool) const {
@@ -230,25 +282,83 @@ class Conv2d final : public Layer {
       for (std::size_t row = b; row < e;) {
         const std::size_t n = row / o.h, oy0 = row % o.h;
         const std::size_t oy1 = std::min({o.h, oy0 + band, oy0 + (e - row)});
-        const std::ptrdiff_t first = static_cast<std::ptrdiff_t>(oy0 * p_.stride_h) - static_cast<std::ptrdiff_t>(p_.pad_h);
-        const std::ptrdiff_t last = static_cast<std::ptrdiff_t>((oy1 - 1) * p_.stride_h + (p_.kernel_h - 1) * p_.dilation_h) -
-                                    static_cast<std::ptrdiff_t>(p_.pad_h);
-        const std::size_t iy0 = static_cast<std::size_t>(std::max<std::ptrdiff_t>(0, first));
-        const std::size_t iy1 = std::min(s.h, static_cast<std::size_t>(std::max<std::ptrdiff_t>(0, last + 1)));
-        const std::size_t in_rows = iy1 > iy0 ? iy1 - iy0 : 0;
+        const Band bd = band_of(s, o, oy0, oy1);
+        const std::size_t in_rows = bd.iy1 - bd.iy0;
         float* fin = scratch(in_buf, std::max<std::size_t>(1, in_rows) * s.w * C);
         float* fout = scratch(out_buf, (oy1 - oy0) * o.w * o.c);
-        kernels::half_to_float(path_, in + (n * s.h + iy0) * s.w * C, fin, in_rows * s.w * C);
+        kernels::half_to_float(path_, in + (n * s.h + bd.iy0) * s.w * C, fin, in_rows * s.w * C);
         if (in_rows == 0) std::fill(fin, fin + s.w * C, 0.f);  // the window lies in the padding: zeros
-        // Input row iy0 + i sits at band row i; output row oy0 + j at band row j.
-        const kernels::ConvGeometry g{1, std::max<std::size_t>(1, in_rows), s.w, C, oy1 - oy0, o.w, o.c,
-                                      p_.kernel_h, p_.kernel_w, p_.stride_h, p_.stride_w,
-                                      static_cast<std::size_t>(static_cast<std::ptrdiff_t>(iy0) + static_cast<std::ptrdiff_t>(p_.pad_h) -
-                                                               static_cast<std::ptrdiff_t>(oy0 * p_.stride_h)),
-                                      p_.pad_w, p_.dilation_h, p_.dilation_w, p_.groups};
-        run_rows_f32(g, fin, fout, oy1 - oy0);
+        run_rows_f32(bd.g, fin, fout, oy1 - oy0);
         const std::size_t count = (oy1 - oy0) * o.w * o.c, at = (n * o.h + oy0) * o.w * o.c;
         kernels::float_to_half(path_, fout, residual ? residual + at : nullptr, out + at, count);
+        row += oy1 - oy0;
+      }
+    });
+  }
+
+  // expand_depthwise's 1x1 part: `pixels` expanded pixels into `c`, from FP32 or binary16 input;
+  // binary16 results are rounded as the unfused layer's FP16 output would be.
+  void expand_pixels(const float* a, float* c, std::size_t pixels) const { gemm_rows(a, c, pixels); }
+  void expand_pixels(const half* a, float* c, std::size_t pixels) const {
+    static thread_local std::vector<float, AlignedAllocator<float>> a_buf;
+    constexpr std::size_t block = 96;
+    const std::size_t K = p_.in_channels, N = p_.out_channels;
+    float* wide = scratch(a_buf, block * K);
+    for (std::size_t r = 0; r < pixels; r += block) {
+      const std::size_t m = std::min(block, pixels - r);
+      kernels::half_to_float(path_, a + r * K, wide, m * K);
+      gemm_rows(wide, c + r * N, m);
+    }
+    kernels::round_through_half(path_, c, pixels * N);
+  }
+  // A 1x1 convolution of `pixels` rows at `a` into `c`.
+  void gemm_rows(const float* a, float* c, std::size_t pixels) const {
+#if WASTENET_X86_KERNELS
+    if (path_ == KernelPath::avx512) return gemm_avx512(a, c, 0, pixels, p_.in_channels, p_.out_channels, nullptr);
+#endif
+    kernels::f32_gemm_epilogue_eigen(a, c, 0, pixels, p_.in_channels, p_.out_channels, packed_.data(), bias_.data(), act_,
+                                     nullptr);
+  }
+
+  template <class T>
+  void expand_depthwise(const Conv2d& dw, const T* in, const Shape4& s, T* out, const T* residual, ThreadPool& pool) const {
+    const ConvParams& q = dw.p_;
+    const std::size_t K = p_.in_channels, N = p_.out_channels;
+    const Shape4 mid_shape{s.n, s.h, s.w, N};
+    const Shape4 o = dw.output_shape(mid_shape);
+    const std::size_t span = (q.kernel_h - 1) * q.dilation_h + 1;  // input rows one output row reads
+    const std::size_t row_floats = s.w * N;
+    const std::size_t max_rows = std::max(span, fuse_band_bytes / (row_floats * sizeof(float)));
+    const std::size_t band = (max_rows - span) / q.stride_h + 1;  // output rows per band
+    pool.parallel_for(o.n * o.h, [&](std::size_t b, std::size_t e) {
+      static thread_local std::vector<float, AlignedAllocator<float>> mid_buf, out_buf;
+      float* mid = scratch(mid_buf, ((band - 1) * q.stride_h + span) * row_floats);
+      // mid holds expanded rows [have0, have1) of image have_n.
+      std::size_t have_n = o.n, have0 = 0, have1 = 0;
+      for (std::size_t row = b; row < e;) {
+        const std::size_t n = row / o.h, oy0 = row % o.h;
+        const std::size_t oy1 = std::min({o.h, oy0 + band, oy0 + (e - row)});
+        const Band bd = dw.band_of(mid_shape, o, oy0, oy1);  // never empty: fuses_with checked the padding
+        const std::size_t iy0 = bd.iy0, iy1 = bd.iy1;
+        // Rows the previous band already expanded move to the front; only the rest are computed.
+        std::size_t kept = 0;
+        if (have_n == n && have0 <= iy0 && iy0 < have1) {
+          kept = std::min(have1, iy1) - iy0;
+          std::memmove(mid, mid + (iy0 - have0) * row_floats, kept * row_floats * sizeof(float));
+        }
+        if (iy0 + kept < iy1) {
+          expand_pixels(in + (n * s.h + iy0 + kept) * s.w * K, mid + kept * row_floats, (iy1 - iy0 - kept) * s.w);
+        }
+        have_n = n, have0 = iy0, have1 = iy1;
+        const kernels::ConvGeometry& g = bd.g;
+        const std::size_t at = (n * o.h + oy0) * o.w * N;
+        if constexpr (std::is_same_v<T, half>) {
+          float* fout = scratch(out_buf, (oy1 - oy0) * o.w * N);
+          dw.run_depthwise_f32(g, mid, fout, 0, oy1 - oy0, nullptr);
+          kernels::float_to_half(path_, fout, residual ? residual + at : nullptr, out + at, (oy1 - oy0) * o.w * N);
+        } else {
+          dw.run_depthwise_f32(g, mid, out + at, 0, oy1 - oy0, residual ? residual + at : nullptr);
+        }
         row += oy1 - oy0;
       }
     });

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "wastenet/error.hpp"
 #include "wastenet/half.hpp"
 #include "wastenet/kernels/convert.hpp"
 #include "wastenet/kernels/dispatch.hpp"
@@ -51,6 +52,27 @@ class Layer {
   }
   /// True if the layer writes its output over its input.
   virtual bool in_place() const { return false; }
+
+  /// Whether this layer and `next`, which reads this layer's output and nothing else reads, run
+  /// faster as one pass on an input of shape `in` (Network::plan asks; the default is no). The
+  /// fused pass must give the same bits as the two layers one after the other.
+  virtual bool fuses_with(const Layer& next, const Shape4& in) const {
+    (void)next;
+    (void)in;
+    return false;
+  }
+  /// out = next(this(in)) [+ residual of `next`], without writing this layer's own output; only
+  /// called where fuses_with() said yes.
+  virtual void forward_fused(const Layer& next, const float* in, const Shape4& in_shape, float* out,
+                             const float* residual, ThreadPool& pool) const {
+    (void)next, (void)in, (void)in_shape, (void)out, (void)residual, (void)pool;
+    throw ArgumentError(describe() + ": no fused forward");
+  }
+  virtual void forward_fused_fp16(const Layer& next, const half* in, const Shape4& in_shape, half* out,
+                                  const half* residual, ThreadPool& pool) const {
+    (void)next, (void)in, (void)in_shape, (void)out, (void)residual, (void)pool;
+    throw ArgumentError(describe() + ": no fused forward");
+  }
   /// Bytes of packed parameters.
   virtual std::size_t parameter_bytes() const = 0;
   /// One line for logs: "conv 3x3/2 3->32 relu6".

@@ -303,6 +303,26 @@ WASTENET_AVX512 inline void f32_gemm_rows_avx512(const float* a, float* c, std::
   }
 }
 
+/// The activation over n contiguous floats in place, four vectors at a time (independent chains).
+template <EpilogueAct A>
+WASTENET_AVX512 inline void activate_in_place_avx512(float* p, std::size_t n, const Activation& act) {
+  std::size_t i = 0;
+  for (; i + 64 <= n; i += 64) {
+    const __m512 v0 = activate_fixed_avx512<A>(_mm512_loadu_ps(p + i), act);
+    const __m512 v1 = activate_fixed_avx512<A>(_mm512_loadu_ps(p + i + 16), act);
+    const __m512 v2 = activate_fixed_avx512<A>(_mm512_loadu_ps(p + i + 32), act);
+    const __m512 v3 = activate_fixed_avx512<A>(_mm512_loadu_ps(p + i + 48), act);
+    _mm512_storeu_ps(p + i, v0);
+    _mm512_storeu_ps(p + i + 16, v1);
+    _mm512_storeu_ps(p + i + 32, v2);
+    _mm512_storeu_ps(p + i + 48, v3);
+  }
+  for (; i < n; i += 16) {
+    const __mmask16 m = lanes_avx512(n - i);
+    _mm512_mask_storeu_ps(p + i, m, activate_fixed_avx512<A>(_mm512_maskz_loadu_ps(m, p + i), act));
+  }
+}
+
 /// C[r0:r1, :N] = act(A[r0:r1, :K] * W + bias) [+ residual], W packed by pack_gemm_weights_avx512
 /// (FP32 panels, or binary16 panels from panels_to_half).
 template <class PanelT>
@@ -460,7 +480,15 @@ WASTENET_AVX512 inline void f32_conv_direct_any_avx512(const ConvGeometry& g, co
     case ActKind::identity: return f32_conv_direct_avx512<EpilogueAct::identity>(g, in, out, row0, row1, packed, bias, act, residual);
     case ActKind::relu: return f32_conv_direct_avx512<EpilogueAct::relu>(g, in, out, row0, row1, packed, bias, act, residual);
     case ActKind::relu6: return f32_conv_direct_avx512<EpilogueAct::relu6>(g, in, out, row0, row1, packed, bias, act, residual);
-    case ActKind::silu: return f32_conv_direct_avx512<EpilogueAct::silu>(g, in, out, row0, row1, packed, bias, act, residual);
+    case ActKind::silu:
+      if (!residual) {  // SiLU as a pass over each finished row (see f32_dwconv_fixed_any_avx512)
+        for (std::size_t row = row0; row < row1; ++row) {
+          f32_conv_direct_avx512<EpilogueAct::identity>(g, in, out, row, row + 1, packed, bias, act, nullptr);
+          activate_in_place_avx512<EpilogueAct::silu>(out + row * g.ow * g.oc, g.ow * g.oc, act);
+        }
+        return;
+      }
+      return f32_conv_direct_avx512<EpilogueAct::silu>(g, in, out, row0, row1, packed, bias, act, residual);
     case ActKind::hardswish: return f32_conv_direct_avx512<EpilogueAct::hardswish>(g, in, out, row0, row1, packed, bias, act, residual);
     default: return f32_conv_direct_avx512<EpilogueAct::generic>(g, in, out, row0, row1, packed, bias, act, residual);
   }
@@ -560,9 +588,19 @@ WASTENET_AVX512 inline void f32_dwconv_fixed_any_avx512(const ConvGeometry& g, c
     case ActKind::relu: return f32_dwconv_fixed_avx512<KH, KW, EpilogueAct::relu>(g, in, out, row0, row1, packed_w, wstride, bias, act, residual);
     case ActKind::relu6: return f32_dwconv_fixed_avx512<KH, KW, EpilogueAct::relu6>(g, in, out, row0, row1, packed_w, wstride, bias, act, residual);
     case ActKind::hardswish: return f32_dwconv_fixed_avx512<KH, KW, EpilogueAct::hardswish>(g, in, out, row0, row1, packed_w, wstride, bias, act, residual);
-    // SiLU stays on the generic path: inlined, its constants beside the weight vectors made
-    // efficientnet_b0 8% slower (spills; 16 alternated runs), and inlined only for 3x3 it did not
-    // measurably help.
+    case ActKind::silu:
+      // SiLU as a second pass over each finished output row, which is still in L1. Inlined in the
+      // kernel, its constants beside the weight vectors spilled (efficientnet_b0 8% slower); on
+      // the generic path, one vector at a time, each store waited on exp's latency chain. The
+      // values are the same: the kernel stores bias + taps, the pass applies the same SiLU.
+      if (!residual) {
+        for (std::size_t row = row0; row < row1; ++row) {
+          f32_dwconv_fixed_avx512<KH, KW, EpilogueAct::identity>(g, in, out, row, row + 1, packed_w, wstride, bias, act, nullptr);
+          activate_in_place_avx512<EpilogueAct::silu>(out + row * g.ow * g.oc, g.ow * g.oc, act);
+        }
+        return;
+      }
+      return f32_dwconv_fixed_avx512<KH, KW, EpilogueAct::generic>(g, in, out, row0, row1, packed_w, wstride, bias, act, residual);
     default: return f32_dwconv_fixed_avx512<KH, KW, EpilogueAct::generic>(g, in, out, row0, row1, packed_w, wstride, bias, act, residual);
   }
 }
