@@ -46,7 +46,7 @@ class Network {
     /// output is never written. Set `fusion` to false to run every step on its own.
     std::vector<unsigned char> fused;
     bool fusion = true;
-    bool planned_fusion = true;
+    bool planned_fusion = true;  // the `fusion` the plan was made with
     std::size_t bytes() const {
       std::size_t b = 0;
       for (const auto& s : slots) b += s.capacity() * sizeof(float);

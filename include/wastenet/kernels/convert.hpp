@@ -96,9 +96,10 @@ inline void float_to_half(KernelPath path, const float* x, const half* residual,
   float_to_half_portable(x, residual, out, n);
 }
 
-/// Rounds floats in place to the values binary16 storage would give back (FP16 activations kept
-/// in an FP32 scratch buffer), with the same conversions as float_to_half/half_to_float.
-inline void round_through_half(KernelPath path, float* v, std::size_t n) noexcept {
+/// Rounds each value in place to the nearest binary16, as storing it in binary16 and reading it
+/// back would: the weights of an FP16 network when it is built, and FP16 activations kept in an
+/// FP32 scratch buffer (with the kernel path's conversions, which round the same way).
+inline void round_to_half(float* v, std::size_t n, KernelPath path = KernelPath::portable) noexcept {
   constexpr std::size_t chunk = 256;
   half tmp[chunk];
   for (std::size_t i = 0; i < n; i += chunk) {
@@ -106,11 +107,6 @@ inline void round_through_half(KernelPath path, float* v, std::size_t n) noexcep
     float_to_half(path, v + i, nullptr, tmp, m);
     half_to_float(path, tmp, v + i, m);
   }
-}
-
-/// Rounds each value to the nearest binary16 (the weights of an FP16 network).
-inline void round_to_half(float* v, std::size_t n) noexcept {
-  for (std::size_t i = 0; i < n; ++i) v[i] = half_bits_to_float(float_to_half_bits(v[i]));
 }
 
 }  // namespace wastenet::kernels

@@ -205,7 +205,8 @@ class Conv2d final : public Layer {
     expand_depthwise(static_cast<const Conv2d&>(next), in, s, out, residual, pool);
   }
 
-  /// Expanded tensors (one image, FP32) larger than this are fused away: about a core's L2.
+  /// Expanded tensors (one image, counted in FP32 bytes in either precision, so FP16 networks fuse
+  /// the same steps) larger than this are fused away: about a core's L2.
   static constexpr std::size_t fuse_min_bytes = std::size_t{1} << 20;
   /// Expanded rows a thread holds per band, in bytes: a quarter of L2, beside the band's output.
   static constexpr std::size_t fuse_band_bytes = 256 * 1024;
@@ -309,7 +310,7 @@ class Conv2d final : public Layer {
       kernels::half_to_float(path_, a + r * K, wide, m * K);
       gemm_rows(wide, c + r * N, m);
     }
-    kernels::round_through_half(path_, c, pixels * N);
+    kernels::round_to_half(c, pixels * N, path_);
   }
   // A 1x1 convolution of `pixels` rows at `a` into `c`.
   void gemm_rows(const float* a, float* c, std::size_t pixels) const {
@@ -333,7 +334,7 @@ class Conv2d final : public Layer {
     pool.parallel_for(o.n * o.h, [&](std::size_t b, std::size_t e) {
       static thread_local std::vector<float, AlignedAllocator<float>> mid_buf, out_buf;
       float* mid = scratch(mid_buf, ((band - 1) * q.stride_h + span) * row_floats);
-      // mid holds expanded rows [have0, have1) of image have_n.
+      // mid holds expanded rows [have0, have1) of image have_n (o.n: none yet).
       std::size_t have_n = o.n, have0 = 0, have1 = 0;
       for (std::size_t row = b; row < e;) {
         const std::size_t n = row / o.h, oy0 = row % o.h;
