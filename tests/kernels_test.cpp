@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
@@ -79,6 +80,8 @@ std::vector<ConvCase> conv_cases() {
       {"pointwise_16_to_96", conv(16, 96, 1, 1, 0), 1, 14, 14},
       {"pointwise_odd_7_to_37", conv(7, 37, 1, 1, 0), 2, 5, 3},
       {"pointwise_1x1_image", conv(40, 17, 1, 1, 0), 3, 1, 1},
+      {"pointwise_one_pixel_5_panels", conv(64, 150, 1, 1, 0), 1, 1, 1},  // one row: 4 panels, then 1
+      {"pointwise_one_pixel_3_panels", conv(33, 70, 1, 1, 0), 1, 1, 1},
       {"pointwise_half_panel_24_to_144", conv(24, 144, 1, 1, 0), 1, 7, 11},  // last panel 16 wide, 77 rows
       {"pointwise_16_columns", conv(32, 16, 1, 1, 0), 2, 5, 5},
       {"pointwise_wide_320_to_1280", conv(320, 1280, 1, 1, 0), 1, 7, 7},
@@ -209,6 +212,34 @@ TEST_P(ConvKernels, Fp16MatchesDirectConvolutionOnRoundedValues) {
 
 INSTANTIATE_TEST_SUITE_P(Paths, ConvKernels, ::testing::ValuesIn(supported_paths()),
                          [](const auto& info) { return std::string(wastenet::kernel_path_name(info.param)); });
+
+// A single row (the squeeze-and-excitation and classifier layers) takes the matrix-vector kernel,
+// which must give each output the bits the 7-row tiles give it, since which kernel a row meets
+// depends on the thread split and on the fused bands.
+TEST(ConvKernels, SingleRowHasTheBitsOfTheTiles) {
+  if (!wastenet::kernel_path_supported(KernelPath::avx512)) GTEST_SKIP() << "no AVX-512 on this CPU";
+  wastenet::set_kernel_path(KernelPath::avx512);
+  std::mt19937 rng(99);
+  for (std::size_t n_out : {16u, 70u, 150u, 260u}) {
+    const ConvParams p = conv(45, n_out, 1, 1, 0);
+    const Shape4 in_shape{1, 3, 5, p.in_channels};  // 15 rows: two full tiles and one of 1 row
+    const auto in = random_vector(in_shape.count(), rng, 2.f);
+    const auto weight = random_vector(p.out_channels * p.in_channels, rng, 0.3f);
+    const auto bias = random_vector(p.out_channels, rng, 0.5f);
+    for (ActKind kind : {ActKind::identity, ActKind::silu, ActKind::hardswish}) {
+      const wastenet::Conv2d layer(p, weight, bias, nullptr, Activation{kind});
+      wastenet::ThreadPool pool(1);
+      std::vector<float> tiles(in_shape.count() / p.in_channels * n_out), row(n_out);
+      layer.forward(in.data(), in_shape, tiles.data(), nullptr, pool);
+      for (std::size_t r = 0; r < 15; ++r) {
+        layer.forward(in.data() + r * p.in_channels, Shape4{1, 1, 1, p.in_channels}, row.data(), nullptr, pool);
+        EXPECT_EQ(std::memcmp(row.data(), tiles.data() + r * n_out, n_out * sizeof(float)), 0)
+            << "row " << r << " of " << n_out << " columns, " << wastenet::activation_name(kind);
+      }
+    }
+  }
+  wastenet::reset_kernel_path();
+}
 
 TEST(KernelDispatch, UnsupportedPathIsATypedError) {
   if (wastenet::kernel_path_supported(KernelPath::avx512)) GTEST_SKIP() << "this CPU has AVX-512";

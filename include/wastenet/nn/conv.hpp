@@ -169,7 +169,7 @@ class Conv2d final : public Layer {
     }
   }
 
-  /// FP16: the FP32 kernels run on small blocks widened from binary16 (96 pixels for a 1x1
+  /// FP16: the FP32 kernels run on small blocks widened from binary16 (84 pixels for a 1x1
   /// convolution, a band of output rows for the others), which stay in L1/L2, and each block is
   /// rounded back as soon as it is done: no pass over a whole tensor.
   void forward_fp16(const half* in, const Shape4& s, half* out, const half* residual, ThreadPool& pool) const override {
@@ -180,35 +180,40 @@ class Conv2d final : public Layer {
     }
   }
 
-  /// A 1x1 expansion followed by a depthwise convolution (the start of every MobileNet and
-  /// EfficientNet block) runs as one pass over bands of output rows when the expanded tensor of an
-  /// image would not fit in L2: each thread expands only the rows its band reads into a buffer
-  /// that stays in cache, and keeps the rows the next band shares. AVX-512 path only, where the
-  /// GEMM's and the depthwise kernel's results do not depend on where a block starts, so the bits
-  /// are those of the two layers run one after the other.
+  /// A 1x1 expansion (the start of every MobileNet and EfficientNet block) or the stem's direct
+  /// convolution, followed by a depthwise convolution, runs as one pass over bands of output rows
+  /// when the intermediate tensor of an image would not fit in L2: each thread computes only the
+  /// rows its band reads into a buffer that stays in cache, and keeps the rows the next band
+  /// shares. AVX-512 path only, where the GEMM's, the direct convolution's and the depthwise
+  /// kernel's results do not depend on where a block starts, so the bits are those of the two
+  /// layers run one after the other.
   bool fuses_with(const Layer& next, const Shape4& in) const override {
     const auto* dw = dynamic_cast<const Conv2d*>(&next);
-    if (!dw || kind_ != Kind::pointwise || dw->kind_ != Kind::depthwise || path_ != KernelPath::avx512 ||
+    const bool producer = kind_ == Kind::pointwise || direct_;
+    if (!dw || !producer || dw->kind_ != Kind::depthwise || path_ != KernelPath::avx512 ||
         dw->path_ != KernelPath::avx512 || dw->p_.in_channels != p_.out_channels || in.c != p_.in_channels) {
       return false;
     }
-    // Every band then reads at least one real input row (no band lies wholly in the padding).
+    // Every band (and every producer row) then reads at least one real input row, none lying
+    // wholly in the padding.
     const std::size_t span = (dw->p_.kernel_h - 1) * dw->p_.dilation_h + 1;
-    return dw->p_.pad_h < span && in.h * in.w * p_.out_channels * sizeof(float) > fuse_min_bytes;
+    const std::size_t own_span = (p_.kernel_h - 1) * p_.dilation_h + 1;
+    const Shape4 mid = output_shape(in);
+    return dw->p_.pad_h < span && p_.pad_h < own_span && mid.h * mid.w * mid.c * sizeof(float) > fuse_min_bytes;
   }
   void forward_fused(const Layer& next, const float* in, const Shape4& s, float* out, const float* residual,
                      ThreadPool& pool) const override {
-    expand_depthwise(static_cast<const Conv2d&>(next), in, s, out, residual, pool);
+    fused_depthwise(static_cast<const Conv2d&>(next), in, s, out, residual, pool);
   }
   void forward_fused_fp16(const Layer& next, const half* in, const Shape4& s, half* out, const half* residual,
                           ThreadPool& pool) const override {
-    expand_depthwise(static_cast<const Conv2d&>(next), in, s, out, residual, pool);
+    fused_depthwise(static_cast<const Conv2d&>(next), in, s, out, residual, pool);
   }
 
-  /// Expanded tensors (one image, counted in FP32 bytes in either precision, so FP16 networks fuse
-  /// the same steps) larger than this are fused away: about a core's L2.
+  /// Intermediate tensors (one image, counted in FP32 bytes in either precision, so FP16 networks
+  /// fuse the same steps) larger than this are fused away: about a core's L2.
   static constexpr std::size_t fuse_min_bytes = std::size_t{1} << 20;
-  /// Expanded rows a thread holds per band, in bytes: a quarter of L2, beside the band's output.
+  /// Intermediate rows a thread holds per band, in bytes: a quarter of L2, beside the band's output.
   static constexpr std::size_t fuse_band_bytes = 256 * 1024;
 
   std::size_t parameter_bytes() const override {
@@ -234,7 +239,7 @@ class Conv2d final : public Layer {
     const std::size_t K = p_.in_channels, N = p_.out_channels;
     pool.parallel_for(s.n * s.h * s.w, [&](std::size_t b, std::size_t e) {
       static thread_local std::vector<float, AlignedAllocator<float>> a_buf, c_buf;
-      constexpr std::size_t block = 96;
+      constexpr std::size_t block = 84;  // whole GEMM tiles
       float* a = scratch(a_buf, block * K);
       float* c = scratch(c_buf, block * N);
       for (std::size_t r = b; r < e; r += block) {
@@ -297,12 +302,12 @@ class Conv2d final : public Layer {
     });
   }
 
-  // expand_depthwise's 1x1 part: `pixels` expanded pixels into `c`, from FP32 or binary16 input;
+  // fused_depthwise's 1x1 part: `pixels` expanded pixels into `c`, from FP32 or binary16 input;
   // binary16 results are rounded as the unfused layer's FP16 output would be.
   void expand_pixels(const float* a, float* c, std::size_t pixels) const { gemm_rows(a, c, pixels); }
   void expand_pixels(const half* a, float* c, std::size_t pixels) const {
     static thread_local std::vector<float, AlignedAllocator<float>> a_buf;
-    constexpr std::size_t block = 96;
+    constexpr std::size_t block = 84;  // whole GEMM tiles
     const std::size_t K = p_.in_channels, N = p_.out_channels;
     float* wide = scratch(a_buf, block * K);
     for (std::size_t r = 0; r < pixels; r += block) {
@@ -321,35 +326,54 @@ class Conv2d final : public Layer {
                                      nullptr);
   }
 
+  // Rows [r0, r1) of image n of this layer's output `mid` into `dst`, in FP32; from binary16 input
+  // they are rounded as the unfused layer's FP16 output would be. fuses_with has checked that each
+  // row reads at least one real input row.
   template <class T>
-  void expand_depthwise(const Conv2d& dw, const T* in, const Shape4& s, T* out, const T* residual, ThreadPool& pool) const {
+  void produce_rows(const T* in, const Shape4& s, const Shape4& mid, std::size_t n, std::size_t r0, std::size_t r1,
+                    float* dst) const {
+    if (kind_ == Kind::pointwise) return expand_pixels(in + (n * s.h + r0) * s.w * s.c, dst, (r1 - r0) * s.w);
+    const Band bd = band_of(s, mid, r0, r1);
+    const T* src = in + (n * s.h + bd.iy0) * s.w * s.c;
+    if constexpr (std::is_same_v<T, half>) {
+      static thread_local std::vector<float, AlignedAllocator<float>> in_buf;
+      const std::size_t count = (bd.iy1 - bd.iy0) * s.w * s.c;
+      float* wide = scratch(in_buf, count);
+      kernels::half_to_float(path_, src, wide, count);
+      run_rows_f32(bd.g, wide, dst, r1 - r0);
+      kernels::round_to_half(dst, (r1 - r0) * mid.w * mid.c, path_);
+    } else {
+      run_rows_f32(bd.g, src, dst, r1 - r0);
+    }
+  }
+
+  template <class T>
+  void fused_depthwise(const Conv2d& dw, const T* in, const Shape4& s, T* out, const T* residual, ThreadPool& pool) const {
     const ConvParams& q = dw.p_;
-    const std::size_t K = p_.in_channels, N = p_.out_channels;
-    const Shape4 mid_shape{s.n, s.h, s.w, N};
+    const std::size_t N = p_.out_channels;
+    const Shape4 mid_shape = output_shape(s);
     const Shape4 o = dw.output_shape(mid_shape);
-    const std::size_t span = (q.kernel_h - 1) * q.dilation_h + 1;  // input rows one output row reads
-    const std::size_t row_floats = s.w * N;
+    const std::size_t span = (q.kernel_h - 1) * q.dilation_h + 1;  // intermediate rows one output row reads
+    const std::size_t row_floats = mid_shape.w * N;
     const std::size_t max_rows = std::max(span, fuse_band_bytes / (row_floats * sizeof(float)));
     const std::size_t band = (max_rows - span) / q.stride_h + 1;  // output rows per band
     pool.parallel_for(o.n * o.h, [&](std::size_t b, std::size_t e) {
       static thread_local std::vector<float, AlignedAllocator<float>> mid_buf, out_buf;
       float* mid = scratch(mid_buf, ((band - 1) * q.stride_h + span) * row_floats);
-      // mid holds expanded rows [have0, have1) of image have_n (o.n: none yet).
+      // mid holds intermediate rows [have0, have1) of image have_n (o.n: none yet).
       std::size_t have_n = o.n, have0 = 0, have1 = 0;
       for (std::size_t row = b; row < e;) {
         const std::size_t n = row / o.h, oy0 = row % o.h;
         const std::size_t oy1 = std::min({o.h, oy0 + band, oy0 + (e - row)});
         const Band bd = dw.band_of(mid_shape, o, oy0, oy1);  // never empty: fuses_with checked the padding
         const std::size_t iy0 = bd.iy0, iy1 = bd.iy1;
-        // Rows the previous band already expanded move to the front; only the rest are computed.
+        // Rows the previous band already computed move to the front; only the rest are computed.
         std::size_t kept = 0;
         if (have_n == n && have0 <= iy0 && iy0 < have1) {
           kept = std::min(have1, iy1) - iy0;
           std::memmove(mid, mid + (iy0 - have0) * row_floats, kept * row_floats * sizeof(float));
         }
-        if (iy0 + kept < iy1) {
-          expand_pixels(in + (n * s.h + iy0 + kept) * s.w * K, mid + kept * row_floats, (iy1 - iy0 - kept) * s.w);
-        }
+        if (iy0 + kept < iy1) produce_rows(in, s, mid_shape, n, iy0 + kept, iy1, mid + kept * row_floats);
         have_n = n, have0 = iy0, have1 = iy1;
         const kernels::ConvGeometry& g = bd.g;
         const std::size_t at = (n * o.h + oy0) * o.w * N;
@@ -374,7 +398,7 @@ class Conv2d final : public Layer {
     }
     if (path_ == KernelPath::avx512 && p_.groups == 1) {
       const std::size_t K = g.kh * g.kw * g.c, pixels = rows * g.ow;
-      constexpr std::size_t block = 48;
+      constexpr std::size_t block = 49;  // whole 7-row GEMM tiles
       static thread_local std::vector<float, AlignedAllocator<float>> col_buf;
       float* col = scratch(col_buf, block * K);
       for (std::size_t p = 0; p < pixels; p += block) {
@@ -427,9 +451,9 @@ class Conv2d final : public Layer {
   void gemm_avx512(const float* a, float* c, std::size_t r0, std::size_t r1, std::size_t K, std::size_t N,
                    const float* residual) const {
     if (!packed_half_.empty()) {
-      kernels::f32_gemm_6x32_avx512(a, c, r0, r1, K, N, packed_half_.data(), bias_.data(), act_, residual);
+      kernels::f32_gemm_7x32_avx512(a, c, r0, r1, K, N, packed_half_.data(), bias_.data(), act_, residual);
     } else {
-      kernels::f32_gemm_6x32_avx512(a, c, r0, r1, K, N, packed_.data(), bias_.data(), act_, residual);
+      kernels::f32_gemm_7x32_avx512(a, c, r0, r1, K, N, packed_.data(), bias_.data(), act_, residual);
     }
   }
 
@@ -454,7 +478,7 @@ class Conv2d final : public Layer {
         }
         pool.parallel_for(pixels, [&](std::size_t b, std::size_t e) {
           const std::size_t K = g.kh * g.kw * g.c;
-          constexpr std::size_t block = 48;
+          constexpr std::size_t block = 49;  // whole 7-row GEMM tiles
           std::vector<float> col(block * K);
           for (std::size_t p = b; p < e; p += block) {
             const std::size_t m = std::min(block, e - p);

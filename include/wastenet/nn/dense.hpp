@@ -49,9 +49,9 @@ class DenseProduct {
 #if WASTENET_X86_KERNELS
     if (path_ == KernelPath::avx512) {
       if (!packed_half_.empty()) {
-        kernels::f32_gemm_6x32_avx512(x, y, 0, rows, K_, N_, packed_half_.data(), bias_.data(), act_, nullptr);
+        kernels::f32_gemm_7x32_avx512(x, y, 0, rows, K_, N_, packed_half_.data(), bias_.data(), act_, nullptr);
       } else {
-        kernels::f32_gemm_6x32_avx512(x, y, 0, rows, K_, N_, packed_.data(), bias_.data(), act_, nullptr);
+        kernels::f32_gemm_7x32_avx512(x, y, 0, rows, K_, N_, packed_.data(), bias_.data(), act_, nullptr);
       }
       return;
     }

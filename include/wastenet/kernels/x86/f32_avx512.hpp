@@ -4,8 +4,8 @@
 // called after kernel_path_supported(KernelPath::avx512) said yes. Names follow XNNPACK's scheme:
 // data type, operation, register tile, ISA.
 //
-// - f32_gemm_6x32_avx512: 1x1 convolution. Weights packed once into 32-column panels
-//   [N/32][K][32]; 6 rows x 32 columns of accumulators (12 zmm) with broadcast inputs; the
+// - f32_gemm_7x32_avx512: 1x1 convolution. Weights packed once into 32-column panels
+//   [N/32][K][32]; 7 rows x 32 columns of accumulators (14 zmm) with broadcast inputs; the
 //   epilogue (bias, activation, residual) is applied in registers before the only store. A last
 //   panel of at most 16 columns runs 12 rows x 16 columns instead, skipping its zero half.
 // - f32_dwconv_avx512: depthwise convolution, 16 channels per zmm, taps outside the image skipped,
@@ -40,8 +40,9 @@ namespace wastenet::kernels {
 
 /// Column panel width of the packed GEMM weights.
 inline constexpr std::size_t avx512_gemm_nr = 32;
-/// Rows per micro-kernel call.
-inline constexpr std::size_t avx512_gemm_mr = 6;
+/// Rows per micro-kernel call. 7 divides the pixel count of every feature map of a 224 px input
+/// (112x112 down to 7x7); with 6, a 7x7 map took 9 tiles, the last one of a single row.
+inline constexpr std::size_t avx512_gemm_mr = 7;
 
 /// Packs row-major weights [K][N] into panels [ceil(N/32)][K][32], zero-padded.
 inline void pack_gemm_weights_avx512(const float* w, std::size_t K, std::size_t N, float* packed) {
@@ -184,8 +185,8 @@ inline const float* tile_row(const float* a, std::size_t lda, std::size_t rows, 
   return r < rows ? a + r * lda : a;
 }
 
-/// One micro-tile: up to 6 rows x one 32-column panel, 12 named accumulators (arrays would be
-/// spilled to the stack for the epilogue). Missing rows (rows < 6) re-read row 0 and are not stored.
+/// One micro-tile: up to 7 rows x one 32-column panel, 14 named accumulators (arrays would be
+/// spilled to the stack for the epilogue). Missing rows (rows < 7) re-read row 0 and are not stored.
 template <EpilogueAct A, class PanelT>
 WASTENET_AVX512 inline void f32_gemm_tile_avx512(const float* a, std::size_t lda, std::size_t rows, const PanelT* panel,
                                                  std::size_t K, float* c, std::size_t ldc, std::size_t cols,
@@ -197,8 +198,9 @@ WASTENET_AVX512 inline void f32_gemm_tile_avx512(const float* a, std::size_t lda
   const float* a3 = tile_row(a, lda, rows, 3);
   const float* a4 = tile_row(a, lda, rows, 4);
   const float* a5 = tile_row(a, lda, rows, 5);
+  const float* a6 = tile_row(a, lda, rows, 6);
   __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
-  __m512 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+  __m512 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00;
   for (std::size_t k = 0; k < K; ++k) {
     const __m512 b0 = load_panel16(panel + k * 32);
     const __m512 b1 = load_panel16(panel + k * 32 + 16);
@@ -220,6 +222,9 @@ WASTENET_AVX512 inline void f32_gemm_tile_avx512(const float* a, std::size_t lda
     x = _mm512_set1_ps(a5[k]);
     c50 = _mm512_fmadd_ps(x, b0, c50);
     c51 = _mm512_fmadd_ps(x, b1, c51);
+    x = _mm512_set1_ps(a6[k]);
+    c60 = _mm512_fmadd_ps(x, b0, c60);
+    c61 = _mm512_fmadd_ps(x, b1, c61);
   }
   const __mmask16 m0 = lanes_avx512(cols), m1 = lanes_avx512(cols > 16 ? cols - 16 : 0);
   const __m512 bias0 = _mm512_maskz_loadu_ps(m0, bias), bias1 = _mm512_maskz_loadu_ps(m1, bias + 16);
@@ -229,6 +234,7 @@ WASTENET_AVX512 inline void f32_gemm_tile_avx512(const float* a, std::size_t lda
   if (rows > 3) gemm_store_row_avx512<A>(c30, c31, bias0, bias1, m0, m1, act, res ? res + 3 * ldr : nullptr, c + 3 * ldc);
   if (rows > 4) gemm_store_row_avx512<A>(c40, c41, bias0, bias1, m0, m1, act, res ? res + 4 * ldr : nullptr, c + 4 * ldc);
   if (rows > 5) gemm_store_row_avx512<A>(c50, c51, bias0, bias1, m0, m1, act, res ? res + 5 * ldr : nullptr, c + 5 * ldc);
+  if (rows > 6) gemm_store_row_avx512<A>(c60, c61, bias0, bias1, m0, m1, act, res ? res + 6 * ldr : nullptr, c + 6 * ldc);
 }
 
 /// The last panel when it holds at most 16 columns (N = 16, 40, 144, ...): 12 rows x 16 columns,
@@ -276,13 +282,67 @@ WASTENET_AVX512 inline void f32_gemm_tile12x16_avx512(const float* a, std::size_
   }
 }
 
+/// A single row times NP (1 to 4) consecutive panels: the matrix-vector products of the squeeze-and-
+/// excitation and classifier layers, where a 7-row tile would spend 6 of every 7 FMAs on copies of
+/// the row. The panels side by side give 2 x NP independent chains instead. Each output still sums
+/// its K products in order from zero and then adds the bias, as in the tiles, so the bits are the same.
+template <EpilogueAct A, std::size_t NP, class PanelT>
+WASTENET_AVX512 inline void f32_gemv_panels_avx512(const float* a, const PanelT* panel, std::size_t K, std::size_t N,
+                                                   std::size_t col, float* c, const float* bias, const Activation& act,
+                                                   const float* res) {
+  static_assert(NP >= 1 && NP <= 4, "one to four panels");
+  const PanelT* p1 = panel + K * 32;
+  const PanelT* p2 = panel + 2 * K * 32;
+  const PanelT* p3 = panel + 3 * K * 32;
+  __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+  for (std::size_t k = 0; k < K; ++k) {
+    const __m512 x = _mm512_set1_ps(a[k]);
+    c00 = _mm512_fmadd_ps(x, load_panel16(panel + k * 32), c00);
+    c01 = _mm512_fmadd_ps(x, load_panel16(panel + k * 32 + 16), c01);
+    if constexpr (NP > 1) {
+      c10 = _mm512_fmadd_ps(x, load_panel16(p1 + k * 32), c10);
+      c11 = _mm512_fmadd_ps(x, load_panel16(p1 + k * 32 + 16), c11);
+    }
+    if constexpr (NP > 2) {
+      c20 = _mm512_fmadd_ps(x, load_panel16(p2 + k * 32), c20);
+      c21 = _mm512_fmadd_ps(x, load_panel16(p2 + k * 32 + 16), c21);
+    }
+    if constexpr (NP > 3) {
+      c30 = _mm512_fmadd_ps(x, load_panel16(p3 + k * 32), c30);
+      c31 = _mm512_fmadd_ps(x, load_panel16(p3 + k * 32 + 16), c31);
+    }
+  }
+  const __m512 acc[8] = {c00, c01, c10, c11, c20, c21, c30, c31};
+  for (std::size_t j = 0; j < NP; ++j) {
+    const std::size_t at = col + j * 32, cols = std::min<std::size_t>(32, N - at);
+    const __mmask16 m0 = lanes_avx512(cols), m1 = lanes_avx512(cols > 16 ? cols - 16 : 0);
+    gemm_store_row_avx512<A>(acc[2 * j], acc[2 * j + 1], _mm512_maskz_loadu_ps(m0, bias + at),
+                             _mm512_maskz_loadu_ps(m1, bias + at + 16), m0, m1, act, res ? res + at : nullptr, c + at);
+  }
+}
+
 template <EpilogueAct A, class PanelT>
 WASTENET_AVX512 inline void f32_gemm_rows_avx512(const float* a, float* c, std::size_t r0, std::size_t r1, std::size_t K,
                                                  std::size_t N, const PanelT* packed, const float* bias,
                                                  const Activation& act, const float* residual) {
   const std::size_t panels = (N + 31) / 32;
+  if (r1 - r0 == 1) {  // one row: four panels at a time
+    const float* x = a + r0 * K;
+    float* y = c + r0 * N;
+    const float* res = residual ? residual + r0 * N : nullptr;
+    std::size_t p = 0;
+    for (; p + 4 <= panels; p += 4) f32_gemv_panels_avx512<A, 4>(x, packed + p * K * 32, K, N, p * 32, y, bias, act, res);
+    switch (panels - p) {
+      case 3: f32_gemv_panels_avx512<A, 3>(x, packed + p * K * 32, K, N, p * 32, y, bias, act, res); break;
+      case 2: f32_gemv_panels_avx512<A, 2>(x, packed + p * K * 32, K, N, p * 32, y, bias, act, res); break;
+      case 1: f32_gemv_panels_avx512<A, 1>(x, packed + p * K * 32, K, N, p * 32, y, bias, act, res); break;
+      default: break;
+    }
+    return;
+  }
   // Panels outermost within a row block: a panel (K x 32 floats) stays in L1/L2 while the rows stream.
-  constexpr std::size_t row_block = 96;
+  // 84 rows: whole 7x32 and 12x16 tiles.
+  constexpr std::size_t row_block = 84;
   for (std::size_t rb = r0; rb < r1; rb += row_block) {
     const std::size_t re = std::min(r1, rb + row_block);
     for (std::size_t p = 0; p < panels; ++p) {
@@ -295,8 +355,8 @@ WASTENET_AVX512 inline void f32_gemm_rows_avx512(const float* a, float* c, std::
         }
         continue;
       }
-      for (std::size_t r = rb; r < re; r += 6) {
-        f32_gemm_tile_avx512<A>(a + r * K, K, std::min<std::size_t>(6, re - r), panel, K, c + r * N + col, N, cols,
+      for (std::size_t r = rb; r < re; r += avx512_gemm_mr) {
+        f32_gemm_tile_avx512<A>(a + r * K, K, std::min(avx512_gemm_mr, re - r), panel, K, c + r * N + col, N, cols,
                                 bias + col, act, residual ? residual + r * N + col : nullptr, N);
       }
     }
@@ -326,7 +386,7 @@ WASTENET_AVX512 inline void activate_in_place_avx512(float* p, std::size_t n, co
 /// C[r0:r1, :N] = act(A[r0:r1, :K] * W + bias) [+ residual], W packed by pack_gemm_weights_avx512
 /// (FP32 panels, or binary16 panels from panels_to_half).
 template <class PanelT>
-WASTENET_AVX512 inline void f32_gemm_6x32_avx512(const float* a, float* c, std::size_t r0, std::size_t r1, std::size_t K,
+WASTENET_AVX512 inline void f32_gemm_7x32_avx512(const float* a, float* c, std::size_t r0, std::size_t r1, std::size_t K,
                                                  std::size_t N, const PanelT* packed, const float* bias,
                                                  const Activation& act, const float* residual) {
   switch (act.kind) {
@@ -387,50 +447,78 @@ WASTENET_AVX512 inline void f32_conv_direct_pixels_avx512(const ConvGeometry& g,
 }
 
 /// f32_conv_direct_avx512's interior: output pixels [ox, ox + 8) of one row and one 16-channel
-/// block, whose horizontal taps are all inside the image: eight independent FMA chains, each in
-/// the same tap order as the pixel-by-pixel path (so either path gives the same bits).
-template <EpilogueAct A>
+/// block (two blocks, 16 accumulators, when Pair: each broadcast input value then feeds two FMAs,
+/// and the loads no longer outnumber them), whose horizontal taps are all inside the image: eight
+/// independent FMA chains per block, each in the same tap order as the pixel-by-pixel path (so
+/// either path gives the same bits). The second block's weights, bias, mask and output follow the
+/// first's at +taps*16, +16 and +16.
+template <EpilogueAct A, bool Pair>
 WASTENET_AVX512 inline void f32_conv_direct_block8_avx512(const ConvGeometry& g, const float* in_n, std::ptrdiff_t iy0,
-                                                          std::size_t ox, const float* wb, __m512 bv, __mmask16 m,
-                                                          const Activation& act, float* orow, const float* rrow) {
+                                                          std::size_t ox, const float* wb, __m512 bv, __m512 bv2,
+                                                          __mmask16 m, __mmask16 m2, const Activation& act, float* orow,
+                                                          const float* rrow) {
   const std::size_t C = g.c, W = g.w, OC = g.oc, KH = g.kh, KW = g.kw, step = g.sw * C;
+  const std::size_t taps16 = KH * KW * C * 16;
   const auto iH = static_cast<std::ptrdiff_t>(g.h);
   const std::ptrdiff_t ix_first = static_cast<std::ptrdiff_t>(ox * g.sw) - static_cast<std::ptrdiff_t>(g.pw);
   __m512 a0 = bv, a1 = bv, a2 = bv, a3 = bv, a4 = bv, a5 = bv, a6 = bv, a7 = bv;
+  __m512 b0 = bv2, b1 = bv2, b2 = bv2, b3 = bv2, b4 = bv2, b5 = bv2, b6 = bv2, b7 = bv2;
   for (std::size_t ky = 0; ky < KH; ++ky) {
     const std::ptrdiff_t iy = iy0 + static_cast<std::ptrdiff_t>(ky * g.dh);
     if (iy < 0 || iy >= iH) continue;
     const float* ip = in_n + (static_cast<std::size_t>(iy) * W + static_cast<std::size_t>(ix_first)) * C;
     for (std::size_t kx = 0; kx < KW; ++kx) {
       for (std::size_t ci = 0; ci < C; ++ci) {
-        const __m512 w = _mm512_load_ps(wb + ((ky * KW + kx) * C + ci) * 16);
+        const float* wt = wb + ((ky * KW + kx) * C + ci) * 16;
+        const __m512 w = _mm512_load_ps(wt);
         const float* x = ip + kx * g.dw * C + ci;
-        a0 = _mm512_fmadd_ps(_mm512_set1_ps(x[0]), w, a0);
-        a1 = _mm512_fmadd_ps(_mm512_set1_ps(x[step]), w, a1);
-        a2 = _mm512_fmadd_ps(_mm512_set1_ps(x[2 * step]), w, a2);
-        a3 = _mm512_fmadd_ps(_mm512_set1_ps(x[3 * step]), w, a3);
-        a4 = _mm512_fmadd_ps(_mm512_set1_ps(x[4 * step]), w, a4);
-        a5 = _mm512_fmadd_ps(_mm512_set1_ps(x[5 * step]), w, a5);
-        a6 = _mm512_fmadd_ps(_mm512_set1_ps(x[6 * step]), w, a6);
-        a7 = _mm512_fmadd_ps(_mm512_set1_ps(x[7 * step]), w, a7);
+        if constexpr (Pair) {
+          const __m512 w2 = _mm512_load_ps(wt + taps16);
+          __m512 v = _mm512_set1_ps(x[0]);
+          a0 = _mm512_fmadd_ps(v, w, a0), b0 = _mm512_fmadd_ps(v, w2, b0);
+          v = _mm512_set1_ps(x[step]);
+          a1 = _mm512_fmadd_ps(v, w, a1), b1 = _mm512_fmadd_ps(v, w2, b1);
+          v = _mm512_set1_ps(x[2 * step]);
+          a2 = _mm512_fmadd_ps(v, w, a2), b2 = _mm512_fmadd_ps(v, w2, b2);
+          v = _mm512_set1_ps(x[3 * step]);
+          a3 = _mm512_fmadd_ps(v, w, a3), b3 = _mm512_fmadd_ps(v, w2, b3);
+          v = _mm512_set1_ps(x[4 * step]);
+          a4 = _mm512_fmadd_ps(v, w, a4), b4 = _mm512_fmadd_ps(v, w2, b4);
+          v = _mm512_set1_ps(x[5 * step]);
+          a5 = _mm512_fmadd_ps(v, w, a5), b5 = _mm512_fmadd_ps(v, w2, b5);
+          v = _mm512_set1_ps(x[6 * step]);
+          a6 = _mm512_fmadd_ps(v, w, a6), b6 = _mm512_fmadd_ps(v, w2, b6);
+          v = _mm512_set1_ps(x[7 * step]);
+          a7 = _mm512_fmadd_ps(v, w, a7), b7 = _mm512_fmadd_ps(v, w2, b7);
+        } else {
+          a0 = _mm512_fmadd_ps(_mm512_set1_ps(x[0]), w, a0);
+          a1 = _mm512_fmadd_ps(_mm512_set1_ps(x[step]), w, a1);
+          a2 = _mm512_fmadd_ps(_mm512_set1_ps(x[2 * step]), w, a2);
+          a3 = _mm512_fmadd_ps(_mm512_set1_ps(x[3 * step]), w, a3);
+          a4 = _mm512_fmadd_ps(_mm512_set1_ps(x[4 * step]), w, a4);
+          a5 = _mm512_fmadd_ps(_mm512_set1_ps(x[5 * step]), w, a5);
+          a6 = _mm512_fmadd_ps(_mm512_set1_ps(x[6 * step]), w, a6);
+          a7 = _mm512_fmadd_ps(_mm512_set1_ps(x[7 * step]), w, a7);
+        }
       }
     }
   }
   float* o = orow + ox * OC;
   const float* r = rrow ? rrow + ox * OC : nullptr;
-  store_vec_avx512<A>(a0, m, act, r, o);
-  store_vec_avx512<A>(a1, m, act, r ? r + OC : nullptr, o + OC);
-  store_vec_avx512<A>(a2, m, act, r ? r + 2 * OC : nullptr, o + 2 * OC);
-  store_vec_avx512<A>(a3, m, act, r ? r + 3 * OC : nullptr, o + 3 * OC);
-  store_vec_avx512<A>(a4, m, act, r ? r + 4 * OC : nullptr, o + 4 * OC);
-  store_vec_avx512<A>(a5, m, act, r ? r + 5 * OC : nullptr, o + 5 * OC);
-  store_vec_avx512<A>(a6, m, act, r ? r + 6 * OC : nullptr, o + 6 * OC);
-  store_vec_avx512<A>(a7, m, act, r ? r + 7 * OC : nullptr, o + 7 * OC);
+  const __m512 va[8] = {a0, a1, a2, a3, a4, a5, a6, a7};
+  for (std::size_t j = 0; j < 8; ++j) store_vec_avx512<A>(va[j], m, act, r ? r + j * OC : nullptr, o + j * OC);
+  if constexpr (Pair) {
+    const __m512 vb[8] = {b0, b1, b2, b3, b4, b5, b6, b7};
+    for (std::size_t j = 0; j < 8; ++j) {
+      store_vec_avx512<A>(vb[j], m2, act, r ? r + j * OC + 16 : nullptr, o + j * OC + 16);
+    }
+  }
 }
 
 /// Direct convolution for few input channels (the stem): no im2col copy, 8 output pixels of one
-/// row at a time, each a broadcast of one input value times a 16-channel weight vector per tap.
-/// Blocks of 8 whose taps are all inside the image take the unchecked path.
+/// row at a time, each a broadcast of one input value times a 16-channel weight vector per tap,
+/// two 16-channel blocks at a time where there are two. Blocks of 8 pixels whose taps are all
+/// inside the image take the unchecked path.
 template <EpilogueAct A>
 WASTENET_AVX512 inline void f32_conv_direct_avx512(const ConvGeometry& g, const float* in, float* out, std::size_t row0,
                                                    std::size_t row1, const float* packed, const float* bias,
@@ -449,25 +537,42 @@ WASTENET_AVX512 inline void f32_conv_direct_avx512(const ConvGeometry& g, const 
     const std::size_t n = row / OH, oy = row % OH;
     const std::ptrdiff_t iy0 = static_cast<std::ptrdiff_t>(oy * SH) - static_cast<std::ptrdiff_t>(PH);
     const float* in_n = in + n * H * W * C;
-    for (std::size_t b = 0; b < blocks; ++b) {
-      const __mmask16 m = lanes_avx512(OC - b * 16);
-      const __m512 bv = _mm512_maskz_loadu_ps(m, bias + b * 16);
+    for (std::size_t b = 0; b < blocks;) {
+      const std::size_t nb = b + 1 < blocks ? 2 : 1;  // 16-channel blocks this pass
+      const __mmask16 m = lanes_avx512(OC - b * 16), m2 = nb == 2 ? lanes_avx512(OC - b * 16 - 16) : 0;
+      const __m512 bv = _mm512_maskz_loadu_ps(m, bias + b * 16), bv2 = _mm512_maskz_loadu_ps(m2, bias + b * 16 + 16);
       const float* wb = packed + b * taps * 16;
       float* orow = out + (row * OW) * OC + b * 16;
       const float* rrow = residual ? residual + (row * OW) * OC + b * 16 : nullptr;
+      auto block8 = [&](std::size_t x) {
+        if (nb == 2) {
+          f32_conv_direct_block8_avx512<A, true>(g, in_n, iy0, x, wb, bv, bv2, m, m2, act, orow, rrow);
+        } else {
+          f32_conv_direct_block8_avx512<A, false>(g, in_n, iy0, x, wb, bv, bv2, m, m2, act, orow, rrow);
+        }
+      };
+      // Pixels [x0, x1) one at a time, in each block.
+      auto pixels = [&](std::size_t x0, std::size_t x1) {
+        f32_conv_direct_pixels_avx512<A>(g, in_n, iy0, x0, x1, wb, bv, m, act, orow, rrow);
+        if (nb == 2) {
+          f32_conv_direct_pixels_avx512<A>(g, in_n, iy0, x0, x1, wb + taps * 16, bv2, m2, act, orow + 16,
+                                           rrow ? rrow + 16 : nullptr);
+        }
+      };
       // Left border pixel by pixel, then blocks of 8 while all their taps are inside.
-      f32_conv_direct_pixels_avx512<A>(g, in_n, iy0, 0, ox_lo, wb, bv, m, act, orow, rrow);
+      pixels(0, ox_lo);
       std::size_t ox = ox_lo;
-      for (; ox + 8 <= OW && inside8(ox); ox += 8) f32_conv_direct_block8_avx512<A>(g, in_n, iy0, ox, wb, bv, m, act, orow, rrow);
+      for (; ox + 8 <= OW && inside8(ox); ox += 8) block8(ox);
       // The row's last few pixels: one more block of 8 ending at the row's end if its taps are
       // inside. It recomputes some of the previous block's pixels and stores the same values (not
       // with a residual, which could be the output itself), and beats one latency-bound chain per
       // pixel: the stems' rows are 112 = 1 + 13 x 8 + 7 pixels.
       if (ox < OW && !rrow && OW >= ox_lo + 8 && inside8(OW - 8)) {
-        f32_conv_direct_block8_avx512<A>(g, in_n, iy0, OW - 8, wb, bv, m, act, orow, rrow);
+        block8(OW - 8);
         ox = OW;
       }
-      f32_conv_direct_pixels_avx512<A>(g, in_n, iy0, ox, OW, wb, bv, m, act, orow, rrow);
+      pixels(ox, OW);
+      b += nb;
     }
   }
 }
