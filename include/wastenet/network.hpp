@@ -65,17 +65,16 @@ class Network {
   /// Appends `layer` reading slot `in` (plus `residual` added in the epilogue) and returns the
   /// slot it writes. Slots listed in `keep` stay untouched because a later step still reads them.
   int add(std::unique_ptr<Layer> layer, int in, int residual = -1, std::initializer_list<int> keep = {}) {
-    int out = in;
-    if (!layer->in_place()) {
-      out = 0;
-      auto busy = [&](int s) {
-        return s == in || s == residual || std::find(keep.begin(), keep.end(), s) != keep.end();
-      };
-      while (busy(out)) ++out;
-    }
-    slot_count_ = std::max(slot_count_, out + 1);
-    steps_.push_back(Step{std::move(layer), in, out, residual});
-    return out;
+    return add_step(std::move(layer), in, residual, std::vector<int>(keep));
+  }
+
+  /// add() for a step that may run fused with the step before it (Layer::fuses_with, the
+  /// depthwise step after a stem or an expansion): its output also keeps off the slot the step
+  /// before read, which the fused pass still reads while it writes.
+  int add_fusable(std::unique_ptr<Layer> layer, int in, std::initializer_list<int> keep = {}) {
+    std::vector<int> busy(keep);
+    if (!steps_.empty()) busy.push_back(steps_.back().in);
+    return add_step(std::move(layer), in, -1, busy);
   }
 
   const std::vector<Step>& steps() const noexcept { return steps_; }
@@ -156,6 +155,22 @@ class Network {
   }
 
  private:
+  // Appends the step, writing the first slot that it does not read and `keep` does not list
+  // (in-place layers write `in`).
+  int add_step(std::unique_ptr<Layer> layer, int in, int residual, const std::vector<int>& keep) {
+    int out = in;
+    if (!layer->in_place()) {
+      out = 0;
+      auto busy = [&](int s) {
+        return s == in || s == residual || std::find(keep.begin(), keep.end(), s) != keep.end();
+      };
+      while (busy(out)) ++out;
+    }
+    slot_count_ = std::max(slot_count_, out + 1);
+    steps_.push_back(Step{std::move(layer), in, out, residual});
+    return out;
+  }
+
   // Whether steps i and i + 1 may run as one pass as far as the buffers go: i + 1 reads i's
   // output, which nothing after i + 1 reads before it is overwritten (the pass never writes it),
   // and i + 1 does not write over i's input while the pass still reads it.

@@ -52,11 +52,9 @@ inline Network build_efficientnet(WeightReader& w, int variant) {
       if (expanded != in_c) {
         h = net.add(w.conv_bn_act(p + std::to_string(k++), in_c, expanded, 1, 1, 1, eps, ActKind::silu), h, -1, {block_in});
       }
-      // The depthwise step keeps off the input of the step before it (the stem, the expansion or the
-      // last projection) too, so that the two can run fused (Conv2d::fuses_with).
-      const int producer_in = net.steps().back().in;
-      h = net.add(w.conv_bn_act(p + std::to_string(k++), expanded, expanded, st.kernel, stride, expanded, eps, ActKind::silu),
-                  h, -1, {block_in, producer_in});
+      h = net.add_fusable(
+          w.conv_bn_act(p + std::to_string(k++), expanded, expanded, st.kernel, stride, expanded, eps, ActKind::silu), h,
+          {block_in});
       const std::size_t squeeze = std::max<std::size_t>(1, in_c / 4);
       h = net.add(w.squeeze_excite(p + std::to_string(k++), expanded, squeeze, ActKind::silu, ActKind::sigmoid), h, -1,
                   {block_in});

@@ -34,11 +34,8 @@ inline Network build_mobilenet_v2(WeightReader& w) {
         h = net.add(w.conv_bn_act(p + "0", in_c, hidden, 1, 1, 1, eps, ActKind::relu6), h, -1, {block_in});
         k = 1;
       }
-      // The depthwise step keeps off the input of the step before it (the stem, the expansion or the
-      // last projection) too, so that the two can run fused (Conv2d::fuses_with).
-      const int producer_in = net.steps().back().in;
-      h = net.add(w.conv_bn_act(p + std::to_string(k), hidden, hidden, 3, stride, hidden, eps, ActKind::relu6), h, -1,
-                  {block_in, producer_in});
+      h = net.add_fusable(w.conv_bn_act(p + std::to_string(k), hidden, hidden, 3, stride, hidden, eps, ActKind::relu6), h,
+                           {block_in});
       ConvParams proj;
       proj.in_channels = hidden;
       proj.out_channels = out_c;

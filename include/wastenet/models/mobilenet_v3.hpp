@@ -48,11 +48,9 @@ inline Network build_mobilenet_v3(WeightReader& w, bool large) {
     if (b.expanded != b.in) {
       h = net.add(w.conv_bn_act(p + std::to_string(k++), b.in, b.expanded, 1, 1, 1, eps, act), h, -1, {block_in});
     }
-    // The depthwise step keeps off the input of the step before it (the stem, the expansion or the
-    // last projection) too, so that the two can run fused (Conv2d::fuses_with).
-    const int producer_in = net.steps().back().in;
-    h = net.add(w.conv_bn_act(p + std::to_string(k++), b.expanded, b.expanded, b.kernel, b.stride, b.expanded, eps, act),
-                h, -1, {block_in, producer_in});
+    h = net.add_fusable(
+        w.conv_bn_act(p + std::to_string(k++), b.expanded, b.expanded, b.kernel, b.stride, b.expanded, eps, act), h,
+        {block_in});
     if (b.se) {
       const std::size_t squeeze = make_divisible(static_cast<double>(b.expanded / 4));
       h = net.add(w.squeeze_excite(p + std::to_string(k++), b.expanded, squeeze, ActKind::relu, ActKind::hardsigmoid), h,

@@ -229,6 +229,11 @@ class Conv2d final : public Layer {
   }
 
  private:
+  // Pixels a 1x1 convolution widens from binary16 at a time: whole 7x32 and 12x16 GEMM tiles.
+  static constexpr std::size_t fp16_block_rows = 84;
+  // Pixels the general convolution gathers (im2col) at a time: whole 7-row GEMM tiles.
+  static constexpr std::size_t im2col_block_rows = 49;
+
   // Per-thread FP32 scratch for the FP16 paths; grows to the largest block once.
   static float* scratch(std::vector<float, AlignedAllocator<float>>& v, std::size_t n) {
     if (v.size() < n) v.resize(n);
@@ -239,7 +244,7 @@ class Conv2d final : public Layer {
     const std::size_t K = p_.in_channels, N = p_.out_channels;
     pool.parallel_for(s.n * s.h * s.w, [&](std::size_t b, std::size_t e) {
       static thread_local std::vector<float, AlignedAllocator<float>> a_buf, c_buf;
-      constexpr std::size_t block = 84;  // whole GEMM tiles
+      constexpr std::size_t block = fp16_block_rows;
       float* a = scratch(a_buf, block * K);
       float* c = scratch(c_buf, block * N);
       for (std::size_t r = b; r < e; r += block) {
@@ -277,24 +282,30 @@ class Conv2d final : public Layer {
                        p_.stride_h, p_.stride_w, top, p_.pad_w, p_.dilation_h, p_.dilation_w, p_.groups}};
   }
 
+  // Band `bd`'s input rows of image n, widened from binary16 into this thread's scratch (one row of
+  // zeros if the window lies wholly in the padding).
+  const float* widen_band(const half* in, const Shape4& s, std::size_t n, const Band& bd) const {
+    static thread_local std::vector<float, AlignedAllocator<float>> in_buf;
+    const std::size_t rows = bd.iy1 - bd.iy0, row_floats = s.w * s.c;
+    float* wide = scratch(in_buf, std::max<std::size_t>(1, rows) * row_floats);
+    kernels::half_to_float(path_, in + (n * s.h + bd.iy0) * row_floats, wide, rows * row_floats);
+    if (rows == 0) std::fill(wide, wide + row_floats, 0.f);
+    return wide;
+  }
+
   // A band of output rows of one image needs a band of input rows: widen those, run the FP32
   // kernel on a geometry shifted to the band (its top padding absorbs the offset), round the output.
   void forward_fp16_banded(const half* in, const Shape4& s, half* out, const half* residual, ThreadPool& pool) const {
     const Shape4 o = output_shape(s);
-    const std::size_t C = s.c;
     pool.parallel_for(o.n * o.h, [&](std::size_t b, std::size_t e) {
-      static thread_local std::vector<float, AlignedAllocator<float>> in_buf, out_buf;
+      static thread_local std::vector<float, AlignedAllocator<float>> out_buf;
       constexpr std::size_t band = 4;  // output rows per step
       for (std::size_t row = b; row < e;) {
         const std::size_t n = row / o.h, oy0 = row % o.h;
         const std::size_t oy1 = std::min({o.h, oy0 + band, oy0 + (e - row)});
         const Band bd = band_of(s, o, oy0, oy1);
-        const std::size_t in_rows = bd.iy1 - bd.iy0;
-        float* fin = scratch(in_buf, std::max<std::size_t>(1, in_rows) * s.w * C);
         float* fout = scratch(out_buf, (oy1 - oy0) * o.w * o.c);
-        kernels::half_to_float(path_, in + (n * s.h + bd.iy0) * s.w * C, fin, in_rows * s.w * C);
-        if (in_rows == 0) std::fill(fin, fin + s.w * C, 0.f);  // the window lies in the padding: zeros
-        run_rows_f32(bd.g, fin, fout, oy1 - oy0);
+        run_rows_f32(bd.g, widen_band(in, s, n, bd), fout, oy1 - oy0);
         const std::size_t count = (oy1 - oy0) * o.w * o.c, at = (n * o.h + oy0) * o.w * o.c;
         kernels::float_to_half(path_, fout, residual ? residual + at : nullptr, out + at, count);
         row += oy1 - oy0;
@@ -307,7 +318,7 @@ class Conv2d final : public Layer {
   void expand_pixels(const float* a, float* c, std::size_t pixels) const { gemm_rows(a, c, pixels); }
   void expand_pixels(const half* a, float* c, std::size_t pixels) const {
     static thread_local std::vector<float, AlignedAllocator<float>> a_buf;
-    constexpr std::size_t block = 84;  // whole GEMM tiles
+    constexpr std::size_t block = fp16_block_rows;
     const std::size_t K = p_.in_channels, N = p_.out_channels;
     float* wide = scratch(a_buf, block * K);
     for (std::size_t r = 0; r < pixels; r += block) {
@@ -334,16 +345,11 @@ class Conv2d final : public Layer {
                     float* dst) const {
     if (kind_ == Kind::pointwise) return expand_pixels(in + (n * s.h + r0) * s.w * s.c, dst, (r1 - r0) * s.w);
     const Band bd = band_of(s, mid, r0, r1);
-    const T* src = in + (n * s.h + bd.iy0) * s.w * s.c;
     if constexpr (std::is_same_v<T, half>) {
-      static thread_local std::vector<float, AlignedAllocator<float>> in_buf;
-      const std::size_t count = (bd.iy1 - bd.iy0) * s.w * s.c;
-      float* wide = scratch(in_buf, count);
-      kernels::half_to_float(path_, src, wide, count);
-      run_rows_f32(bd.g, wide, dst, r1 - r0);
+      run_rows_f32(bd.g, widen_band(in, s, n, bd), dst, r1 - r0);
       kernels::round_to_half(dst, (r1 - r0) * mid.w * mid.c, path_);
     } else {
-      run_rows_f32(bd.g, src, dst, r1 - r0);
+      run_rows_f32(bd.g, in + (n * s.h + bd.iy0) * s.w * s.c, dst, r1 - r0);
     }
   }
 
@@ -398,7 +404,7 @@ class Conv2d final : public Layer {
     }
     if (path_ == KernelPath::avx512 && p_.groups == 1) {
       const std::size_t K = g.kh * g.kw * g.c, pixels = rows * g.ow;
-      constexpr std::size_t block = 49;  // whole 7-row GEMM tiles
+      constexpr std::size_t block = im2col_block_rows;
       static thread_local std::vector<float, AlignedAllocator<float>> col_buf;
       float* col = scratch(col_buf, block * K);
       for (std::size_t p = 0; p < pixels; p += block) {
@@ -478,7 +484,7 @@ class Conv2d final : public Layer {
         }
         pool.parallel_for(pixels, [&](std::size_t b, std::size_t e) {
           const std::size_t K = g.kh * g.kw * g.c;
-          constexpr std::size_t block = 49;  // whole 7-row GEMM tiles
+          constexpr std::size_t block = im2col_block_rows;
           std::vector<float> col(block * K);
           for (std::size_t p = b; p < e; p += block) {
             const std::size_t m = std::min(block, e - p);
