@@ -52,7 +52,7 @@ TEST(BundledModel, MetadataDescribesTheModel) {
   EXPECT_EQ(info.arch, "mobilenet_v2");
   EXPECT_EQ(info.classes, (std::vector<std::string>{"cardboard", "glass", "metal", "paper", "plastic", "trash"}));
   EXPECT_EQ(info.num_classes, 6u);
-  EXPECT_EQ(info.input_size, 224u);
+  EXPECT_EQ(info.input_size, 288u);
   EXPECT_EQ(info.resize, "fit");
   EXPECT_FLOAT_EQ(info.mean[0], 0.485f);
   EXPECT_FLOAT_EQ(info.std[2], 0.225f);

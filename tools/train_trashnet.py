@@ -242,6 +242,8 @@ def main():
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["optimizer"])
         start, best_acc, best_state, best_epoch = ck["epoch"] + 1, ck["best_acc"], ck["best_state"], ck["best_epoch"]
+        if "torch_rng" in ck:  # dropout's generator; checkpoints before it was saved resume with a fresh one
+            torch.set_rng_state(ck["torch_rng"])
         print(f"resumed after epoch {start}", flush=True)
     crit = torch.nn.CrossEntropyLoss(label_smoothing=args.label_smoothing)
     for epoch in range(start, total):
@@ -281,7 +283,7 @@ def main():
               f"train loss {tl / tn:.4f} acc {tc / tn:.4f}  val loss {val_loss:.4f} acc {val_acc:.4f}  {time.time() - t0:.0f}s",
               flush=True)
         torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch, "best_acc": best_acc,
-                    "best_state": best_state, "best_epoch": best_epoch}, ckpt_path)
+                    "best_state": best_state, "best_epoch": best_epoch, "torch_rng": torch.get_rng_state()}, ckpt_path)
     model.load_state_dict(best_state)
     # Evaluate what users load: the FP16-rounded weights, upcast to float32.
     model.load_state_dict({k: (v.half().float() if v.is_floating_point() else v) for k, v in best_state.items()})
