@@ -86,7 +86,8 @@ TEST(BundledModel, Fp16GivesTheSameClassesOnTheSampleImages) {
     const auto image = wastenet::read_image(wastenet::test::source_dir() + "/examples/images/" + name);
     const auto p32 = classifier().classify(image), p16 = fp16_classifier().classify(image);
     EXPECT_EQ(p16.top1, p32.top1) << name;
-    // The logits spread about 1.7 here; 2e-2 of unit-scale logits is about 0.03 (measured: 0.008).
+    // The logits lie within about [-3.1, 3.7] here; the largest FP16 error measured on these twelve
+    // images is 0.017 (the 224 px model bundled before gave 0.008).
     for (std::size_t i = 0; i < p32.logits.size(); ++i) EXPECT_NEAR(p16.logits[i], p32.logits[i], 0.03f) << name;
   }
 }
