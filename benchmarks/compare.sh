@@ -47,7 +47,7 @@ echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //
 echo "date: $(date -u +%Y-%m-%d); wastenet $(git -C "$root" describe --always --dirty 2>/dev/null || echo '?'); onnxruntime-node $ort_version; g++ $(g++ -dumpfullversion)"
 peak=$("$build/benchmarks/wastenet-bench-forward" --peak | sed -nE 's/.*: ([0-9.]+) GFLOP\/s.*/\1/p')
 echo "batch $batch, ${size}px, FP32; $rounds rounds x $runs runs per engine, alternating; medians in ms"
-echo "one core's measured FP32 peak (AVX-512 FMA loop, wastenet-bench-forward --peak): ${peak:-?} GFLOP/s; % of peak = wastenet's GFLOP/s / (peak x threads)"
+echo "one core's measured FP32 peak (the kernel path's widest FMA loop, wastenet-bench-forward --peak): ${peak:-?} GFLOP/s; % of peak = wastenet's GFLOP/s / (peak x threads)"
 echo
 echo "| model | threads | wastenet ms | ORT ms | wastenet/ORT | wastenet img/s | ORT img/s | wastenet GFLOP/s | % of peak |"
 echo "|---|---|---|---|---|---|---|---|---|"

@@ -170,7 +170,8 @@ TEST_P(Fp16Parity, LogitsMatchTorchvisionOnEveryPath) {
   const float tolerance = std::max(fp16_tolerance, 4.f * meta.at("fp16_storage_deviation_v2").get<float>());
   RecordProperty("tolerance", std::to_string(tolerance));
 
-  std::vector<std::vector<float>> logits_by_path;
+  // Every path runs its own FP32 kernels (Eigen's GEMM, AVX2, AVX-512), so each is held to the
+  // reference on its own.
   for (KernelPath p : supported_paths()) {
     SCOPED_TRACE(wastenet::kernel_path_name(p));
     wastenet::set_kernel_path(p);
@@ -186,12 +187,6 @@ TEST_P(Fp16Parity, LogitsMatchTorchvisionOnEveryPath) {
     const double max_diff = wastenet::test::max_abs_diff(out.data(), ref.data(), ref.size());
     RecordProperty(std::string("max_diff_") + wastenet::kernel_path_name(p), std::to_string(max_diff));
     EXPECT_LE(max_diff, tolerance);
-    logits_by_path.emplace_back(out.data(), out.data() + out.size());
-  }
-  // portable and f16c share the FP32 kernels and differ only in how they convert, which gives the
-  // same bits: so their logits are identical.
-  if (logits_by_path.size() >= 2) {
-    EXPECT_EQ(logits_by_path[0], logits_by_path[1]);
   }
 }
 

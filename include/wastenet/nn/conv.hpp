@@ -20,6 +20,7 @@
 #include "wastenet/error.hpp"
 #include "wastenet/kernels/convert.hpp"
 #include "wastenet/kernels/dispatch.hpp"
+#include "wastenet/kernels/generic.hpp"
 #include "wastenet/kernels/portable.hpp"
 #include "wastenet/kernels/x86/f32_avx512.hpp"
 #include "wastenet/nn/activation.hpp"
@@ -153,17 +154,17 @@ class Conv2d final : public Layer {
     switch (kind_) {
       case Kind::pointwise:
         pool.parallel_for(s.n * s.h * s.w, [&](std::size_t b, std::size_t e) {
-          kernels::f32_gemm_epilogue_eigen(in, out, b, e, p_.in_channels, p_.out_channels, packed_.data(), bias_.data(), act_, residual);
+          kernels::f32_gemm_epilogue(path_, in, out, b, e, p_.in_channels, p_.out_channels, packed_.data(), bias_.data(), act_, residual);
         }, 16);
         break;
       case Kind::depthwise:
         pool.parallel_for(o.n * o.h, [&](std::size_t b, std::size_t e) {
-          kernels::f32_dwconv_portable(g, in, out, b, e, packed_.data(), bias_.data(), act_, residual);
+          kernels::f32_dwconv(path_, g, in, out, b, e, packed_.data(), bias_.data(), act_, residual);
         });
         break;
       case Kind::general:
         pool.parallel_for(o.n * o.h * o.w, [&](std::size_t b, std::size_t e) {
-          kernels::f32_conv_im2col_eigen(g, in, out, b, e, packed_.data(), bias_.data(), act_, residual);
+          kernels::f32_conv_im2col(path_, g, in, out, b, e, packed_.data(), bias_.data(), act_, residual);
         }, 16);
         break;
     }
@@ -256,7 +257,7 @@ class Conv2d final : public Layer {
         } else
 #endif
         {
-          kernels::f32_gemm_epilogue_eigen(a, c, 0, m, K, N, packed_.data(), bias_.data(), act_, nullptr);
+          kernels::f32_gemm_epilogue(path_, a, c, 0, m, K, N, packed_.data(), bias_.data(), act_, nullptr);
         }
         kernels::float_to_half(path_, c, residual ? residual + r * N : nullptr, out + r * N, m * N);
       }
@@ -333,7 +334,7 @@ class Conv2d final : public Layer {
 #if WASTENET_X86_KERNELS
     if (path_ == KernelPath::avx512) return gemm_avx512(a, c, 0, pixels, p_.in_channels, p_.out_channels, nullptr);
 #endif
-    kernels::f32_gemm_epilogue_eigen(a, c, 0, pixels, p_.in_channels, p_.out_channels, packed_.data(), bias_.data(), act_,
+    kernels::f32_gemm_epilogue(path_, a, c, 0, pixels, p_.in_channels, p_.out_channels, packed_.data(), bias_.data(), act_,
                                      nullptr);
   }
 
@@ -415,7 +416,7 @@ class Conv2d final : public Layer {
       return;
     }
 #endif
-    kernels::f32_conv_im2col_eigen(g, in, out, 0, rows * g.ow, packed_.data(), bias_.data(), act_, nullptr);
+    kernels::f32_conv_im2col(path_, g, in, out, 0, rows * g.ow, packed_.data(), bias_.data(), act_, nullptr);
   }
 
   void run_depthwise_f32(const kernels::ConvGeometry& g, const float* in, float* out, std::size_t b, std::size_t e,
@@ -433,7 +434,7 @@ class Conv2d final : public Layer {
       return;
     }
 #endif
-    kernels::f32_dwconv_portable(g, in, out, b, e, packed_.data(), bias_.data(), act_, residual);
+    kernels::f32_dwconv(path_, g, in, out, b, e, packed_.data(), bias_.data(), act_, residual);
   }
 
   void pack_gemm(const std::vector<float>& kn, std::size_t K, std::size_t N) {

@@ -10,6 +10,7 @@
 
 #include "wastenet/kernels/convert.hpp"
 #include "wastenet/kernels/dispatch.hpp"
+#include "wastenet/kernels/generic.hpp"
 #include "wastenet/kernels/portable.hpp"
 #include "wastenet/kernels/x86/f32_avx512.hpp"
 #include "wastenet/nn/activation.hpp"
@@ -56,7 +57,7 @@ class DenseProduct {
       return;
     }
 #endif
-    kernels::f32_gemm_epilogue_eigen(x, y, 0, rows, K_, N_, packed_.data(), bias_.data(), act_, nullptr);
+    kernels::f32_gemm_epilogue(path_, x, y, 0, rows, K_, N_, packed_.data(), bias_.data(), act_, nullptr);
   }
 
   std::size_t parameter_bytes() const noexcept {
