@@ -41,6 +41,12 @@ wastenet::Tensor<float> random_input(std::size_t h, std::size_t w, std::size_t c
   return x;
 }
 
+// The best path fuses: AVX-512 or AVX2 (f16c).
+bool fusing_path_available() {
+  return wastenet::kernel_path_supported(wastenet::KernelPath::avx512) ||
+         wastenet::kernel_path_supported(wastenet::KernelPath::f16c);
+}
+
 bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
   return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
 }
@@ -49,9 +55,7 @@ bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
 // those of the unfused network on one thread.
 void expect_fused_same_bits(const std::string& model, wastenet::Precision precision, std::size_t h, std::size_t w,
                             std::size_t expect_fused) {
-  if (!wastenet::kernel_path_supported(wastenet::KernelPath::avx512)) {
-    GTEST_SKIP() << "fusion runs on the AVX-512 kernels only; this CPU has none";
-  }
+  if (!fusing_path_available()) GTEST_SKIP() << "fusion runs on the AVX-512 and AVX2 kernels only; this CPU has neither";
   wastenet::ClassifierOptions opts;
   opts.precision = precision;
   const wastenet::Classifier clf(model, opts);
@@ -143,7 +147,7 @@ std::size_t fused_steps_with_same_bits(BlockCase c) {
 }
 
 TEST(Fusion, OnlyWhereTheBuffersAllowIt) {
-  if (!wastenet::kernel_path_supported(wastenet::KernelPath::avx512)) GTEST_SKIP() << "no AVX-512 on this CPU";
+  if (!fusing_path_available()) GTEST_SKIP() << "fusion runs on the AVX-512 and AVX2 kernels only; this CPU has neither";
   EXPECT_EQ(fused_steps_with_same_bits(BlockCase::fusable), 1u);
   // Not fused: the pass never writes the expansion's output, which the projection reads.
   EXPECT_EQ(fused_steps_with_same_bits(BlockCase::expansion_read_later), 0u);

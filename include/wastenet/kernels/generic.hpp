@@ -1,6 +1,7 @@
-// wastenet/kernels/generic.hpp - the kernels of the paths without packed layouts of their own: the
-// portable C++/Eigen kernels, or their AVX2 + FMA versions on the f16c path (x86 without AVX-512).
-// Both read the same weight layouts, so an operator packs once for either.
+// wastenet/kernels/generic.hpp - the kernels of the paths below AVX-512: the portable C++/Eigen
+// kernels, or their AVX2 + FMA versions on the f16c path (x86 without AVX-512). The depthwise
+// kernels share a layout; the GEMM weights are row-major [K][N] for Eigen and 16-column panels for
+// AVX2, packed by pack_gemm_weights.
 #pragma once
 
 #include <cstddef>
@@ -12,7 +13,20 @@
 
 namespace wastenet::kernels {
 
-/// 1x1 convolution rows [r0, r1): out = act(in * W + bias) [+ residual], W row-major [K][N].
+/// Row-major weights [K][N] in `path`'s GEMM layout, into `out` (resized).
+template <class Vector>
+inline void pack_gemm_weights(KernelPath path, const float* kn, std::size_t K, std::size_t N, Vector& out) {
+#if WASTENET_X86_KERNELS
+  if (path == KernelPath::f16c) {
+    out.assign(packed_gemm_size_avx2(K, N), 0.f);
+    return pack_gemm_weights_avx2(kn, K, N, out.data());
+  }
+#endif
+  (void)path;
+  out.assign(kn, kn + K * N);
+}
+
+/// 1x1 convolution rows [r0, r1): out = act(in * W + bias) [+ residual], W from pack_gemm_weights.
 inline void f32_gemm_epilogue(KernelPath path, const float* in, float* out, std::size_t r0, std::size_t r1, std::size_t K,
                               std::size_t N, const float* w, const float* bias, const Activation& act,
                               const float* residual) {
@@ -23,12 +37,13 @@ inline void f32_gemm_epilogue(KernelPath path, const float* in, float* out, std:
   f32_gemm_epilogue_eigen(in, out, r0, r1, K, N, w, bias, act, residual);
 }
 
-/// Any convolution by im2col, output pixels [p0, p1), weights per group [kh*kw*cin_g][cout_g].
+/// Any convolution by im2col, output pixels [p0, p1). Weights per group [kh*kw*cin_g][cout_g],
+/// through pack_gemm_weights if ungrouped (AVX2 runs those; grouped ones take Eigen's GEMM).
 inline void f32_conv_im2col(KernelPath path, const ConvGeometry& g, const float* in, float* out, std::size_t p0,
                             std::size_t p1, const float* w, const float* bias, const Activation& act,
                             const float* residual) {
 #if WASTENET_X86_KERNELS
-  if (path == KernelPath::f16c) return f32_conv_im2col_avx2(g, in, out, p0, p1, w, bias, act, residual);
+  if (path == KernelPath::f16c && g.groups == 1) return f32_conv_im2col_avx2(g, in, out, p0, p1, w, bias, act, residual);
 #endif
   (void)path;
   f32_conv_im2col_eigen(g, in, out, p0, p1, w, bias, act, residual);

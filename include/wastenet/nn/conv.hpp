@@ -85,7 +85,7 @@ class Conv2d final : public Layer {
     path_ = kernel_path();
     precision_ = precision;
     if (taps == 1 && p.groups == 1 && p.stride_h == 1 && p.stride_w == 1 && p.pad_h == 0 && p.pad_w == 0) {
-      kind_ = Kind::pointwise;  // packed [in][out], or 32-column panels for the AVX-512 GEMM
+      kind_ = Kind::pointwise;  // packed [in][out], or column panels for the AVX-512 and AVX2 GEMMs
       std::vector<float> kn(weight.size());
       for (std::size_t o = 0; o < p.out_channels; ++o)
         for (std::size_t i = 0; i < p.in_channels; ++i) kn[i * p.out_channels + o] = weight[o * p.in_channels + i];
@@ -104,8 +104,8 @@ class Conv2d final : public Layer {
       kernels::pack_direct_weights_avx512(weight.data(), p.out_channels, p.in_channels, p.kernel_h, p.kernel_w,
                                           packed_.data());
 #endif
-    } else if (p.groups == 1 && path_ == KernelPath::avx512) {
-      kind_ = Kind::general;  // im2col rows [kh][kw][cin] times the AVX-512 GEMM's panels
+    } else if (p.groups == 1 && (path_ == KernelPath::avx512 || path_ == KernelPath::f16c)) {
+      kind_ = Kind::general;  // im2col rows [kh][kw][cin] times the GEMM's panels
       const std::size_t K = taps * p.in_channels;
       std::vector<float> kn(weight.size());
       for (std::size_t o = 0; o < p.out_channels; ++o)
@@ -185,14 +185,15 @@ class Conv2d final : public Layer {
   /// convolution, followed by a depthwise convolution, runs as one pass over bands of output rows
   /// when the intermediate tensor of an image would not fit in L2: each thread computes only the
   /// rows its band reads into a buffer that stays in cache, and keeps the rows the next band
-  /// shares. AVX-512 path only, where the GEMM's, the direct convolution's and the depthwise
-  /// kernel's results do not depend on where a block starts, so the bits are those of the two
-  /// layers run one after the other.
+  /// shares. AVX-512 and AVX2 paths only, where the GEMM's, the direct convolution's and the
+  /// depthwise kernel's results do not depend on where a block starts (Eigen's may), so the bits
+  /// are those of the two layers run one after the other.
   bool fuses_with(const Layer& next, const Shape4& in) const override {
     const auto* dw = dynamic_cast<const Conv2d*>(&next);
-    const bool producer = kind_ == Kind::pointwise || direct_;
-    if (!dw || !producer || dw->kind_ != Kind::depthwise || path_ != KernelPath::avx512 ||
-        dw->path_ != KernelPath::avx512 || dw->p_.in_channels != p_.out_channels || in.c != p_.in_channels) {
+    const bool producer = kind_ == Kind::pointwise || (kind_ == Kind::general && p_.groups == 1);
+    const bool row_exact = path_ == KernelPath::avx512 || path_ == KernelPath::f16c;
+    if (!dw || !producer || dw->kind_ != Kind::depthwise || !row_exact || dw->path_ != path_ ||
+        dw->p_.in_channels != p_.out_channels || in.c != p_.in_channels) {
       return false;
     }
     // Every band (and every producer row) then reads at least one real input row, none lying
@@ -450,7 +451,7 @@ class Conv2d final : public Layer {
       return;
     }
 #endif
-    packed_.assign(kn.begin(), kn.end());
+    kernels::pack_gemm_weights(path_, kn.data(), K, N, packed_);
   }
 
 #if WASTENET_X86_KERNELS

@@ -42,7 +42,7 @@ class DenseProduct {
       return;
     }
 #endif
-    packed_.assign(kn.begin(), kn.end());
+    kernels::pack_gemm_weights(path_, kn.data(), K, N, packed_);
   }
 
   /// y[rows][N] = act(x[rows][K] W + b).

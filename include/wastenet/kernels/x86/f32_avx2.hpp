@@ -2,14 +2,14 @@
 // "f16c" kernel path: most x86 edge boxes, and AMD before Zen 4).
 //
 // Compiled for AVX2 and FMA through target attributes, whatever the translation unit's flags, and
-// only called after kernel_path_supported(KernelPath::f16c) said yes. They read the portable
-// path's weight layouts, so packing is shared with it:
+// only called after kernel_path_supported(KernelPath::f16c) said yes. The depthwise kernel reads
+// the portable layout; the GEMM its own panels:
 //
-// - f32_gemm_6x16_avx2: 1x1 convolution (and im2col'ed convolutions, and dense layers) on
-//   row-major weights [K][N]. 6 rows x 16 columns of accumulators (12 ymm) with broadcast inputs,
-//   then 8-column and masked tails; the epilogue (bias, activation, residual) is applied in
-//   registers before the only store. Each output is a sequential sum over k, so a row's result does
-//   not depend on which tile or thread computed it.
+// - f32_gemm_6x16_avx2: 1x1 convolution (and im2col'ed convolutions, and dense layers). Weights
+//   packed once into 16-column panels [N/16][K][16]; 6 rows x 16 columns of accumulators (12 ymm)
+//   with broadcast inputs; the epilogue (bias, activation, residual) is applied in registers before
+//   the only store, masked on a narrower last panel. Each output is a sequential sum over k, so a
+//   row's result does not depend on which tile or thread computed it.
 // - f32_dwconv_avx2: depthwise convolution, 8 channels per ymm (four at a time), taps outside the
 //   image skipped, the activation and residual fused.
 #pragma once
@@ -84,10 +84,31 @@ WASTENET_AVX2 inline __m256 activate_avx2(__m256 x, const Activation& act) {
   }
 }
 
-/// Lane mask for the first n (1..8) lanes, for maskload / maskstore.
+/// Column panel width of the packed GEMM weights.
+inline constexpr std::size_t avx2_gemm_nr = 16;
+
+/// Packs row-major weights [K][N] into panels [ceil(N/16)][K][16], zero-padded: a tile then reads
+/// its weights contiguously. (Row-major weights, N floats apart per k, map a K x 16 block onto a
+/// few L1 sets when N is a multiple of 256 bytes: 320->1280 ran at a third of the packed rate.)
+inline void pack_gemm_weights_avx2(const float* w, std::size_t K, std::size_t N, float* packed) {
+  const std::size_t panels = (N + avx2_gemm_nr - 1) / avx2_gemm_nr;
+  for (std::size_t p = 0; p < panels; ++p)
+    for (std::size_t k = 0; k < K; ++k)
+      for (std::size_t j = 0; j < avx2_gemm_nr; ++j) {
+        const std::size_t n = p * avx2_gemm_nr + j;
+        packed[(p * K + k) * avx2_gemm_nr + j] = n < N ? w[k * N + n] : 0.f;
+      }
+}
+
+/// Floats pack_gemm_weights_avx2 writes for [K][N].
+inline std::size_t packed_gemm_size_avx2(std::size_t K, std::size_t N) {
+  return (N + avx2_gemm_nr - 1) / avx2_gemm_nr * avx2_gemm_nr * K;
+}
+
+/// Lane mask for the first n lanes (n >= 8: all), for maskload / maskstore.
 WASTENET_AVX2 inline __m256i lanes_avx2(std::size_t n) {
   const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-  return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)), idx);
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(std::min<std::size_t>(n, 8))), idx);
 }
 
 /// Row r of a tile, or row 0 for rows the tile does not have (computed, never stored).
@@ -95,24 +116,36 @@ inline const float* avx2_tile_row(const float* a, std::size_t lda, std::size_t r
   return r < rows ? a + r * lda : a;
 }
 
-/// Bias, activation, residual and store of one output row of a 16-column tile.
+/// Bias (already in `bias0/1`), activation, residual and store of one output row of a tile; a
+/// narrower last panel (`full` false) loads and stores only its `m0/m1` lanes. Not inlined: GCC 12
+/// otherwise spills accumulators inside the tile's k loop to make room for the SiLU constants.
 template <ActKind A>
-WASTENET_AVX2 inline void gemm_store_row16_avx2(__m256 v0, __m256 v1, __m256 bias0, __m256 bias1, const Activation& act,
-                                                const float* res, float* c) {
+__attribute__((noinline)) WASTENET_AVX2 void gemm_store_row16_avx2(__m256 v0, __m256 v1, __m256 bias0, __m256 bias1, bool full, __m256i m0,
+                                                __m256i m1, const Activation& act, const float* res, float* c) {
   v0 = activate_avx2<A>(_mm256_add_ps(v0, bias0), act);
   v1 = activate_avx2<A>(_mm256_add_ps(v1, bias1), act);
-  if (res) {
-    v0 = _mm256_add_ps(v0, _mm256_loadu_ps(res));
-    v1 = _mm256_add_ps(v1, _mm256_loadu_ps(res + 8));
+  if (full) {
+    if (res) {
+      v0 = _mm256_add_ps(v0, _mm256_loadu_ps(res));
+      v1 = _mm256_add_ps(v1, _mm256_loadu_ps(res + 8));
+    }
+    _mm256_storeu_ps(c, v0);
+    _mm256_storeu_ps(c + 8, v1);
+    return;
   }
-  _mm256_storeu_ps(c, v0);
-  _mm256_storeu_ps(c + 8, v1);
+  if (res) {
+    v0 = _mm256_add_ps(v0, _mm256_maskload_ps(res, m0));
+    v1 = _mm256_add_ps(v1, _mm256_maskload_ps(res + 8, m1));
+  }
+  _mm256_maskstore_ps(c, m0, v0);
+  _mm256_maskstore_ps(c + 8, m1, v1);
 }
 
-/// Up to 6 rows x 16 columns (12 named accumulators; arrays would be spilled for the epilogue).
+/// Up to 6 rows x one 16-column panel (12 named accumulators; arrays would be spilled for the
+/// epilogue), `cols` <= 16 of them real.
 template <ActKind A>
-WASTENET_AVX2 inline void f32_gemm_tile6x16_avx2(const float* a, std::size_t lda, std::size_t rows, const float* w,
-                                                 std::size_t ldw, std::size_t K, float* c, std::size_t ldc,
+WASTENET_AVX2 inline void f32_gemm_tile6x16_avx2(const float* a, std::size_t lda, std::size_t rows, const float* panel,
+                                                 std::size_t K, float* c, std::size_t ldc, std::size_t cols,
                                                  const float* bias, const Activation& act, const float* res,
                                                  std::size_t ldr) {
   const float* a0 = a;
@@ -124,8 +157,8 @@ WASTENET_AVX2 inline void f32_gemm_tile6x16_avx2(const float* a, std::size_t lda
   __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
   __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
   for (std::size_t k = 0; k < K; ++k) {
-    const __m256 b0 = _mm256_loadu_ps(w + k * ldw);
-    const __m256 b1 = _mm256_loadu_ps(w + k * ldw + 8);
+    const __m256 b0 = _mm256_load_ps(panel + k * 16);
+    const __m256 b1 = _mm256_load_ps(panel + k * 16 + 8);
     __m256 x = _mm256_broadcast_ss(a0 + k);
     c00 = _mm256_fmadd_ps(x, b0, c00);
     c01 = _mm256_fmadd_ps(x, b1, c01);
@@ -145,105 +178,75 @@ WASTENET_AVX2 inline void f32_gemm_tile6x16_avx2(const float* a, std::size_t lda
     c50 = _mm256_fmadd_ps(x, b0, c50);
     c51 = _mm256_fmadd_ps(x, b1, c51);
   }
-  const __m256 bias0 = _mm256_loadu_ps(bias), bias1 = _mm256_loadu_ps(bias + 8);
-  gemm_store_row16_avx2<A>(c00, c01, bias0, bias1, act, res, c);
-  if (rows > 1) gemm_store_row16_avx2<A>(c10, c11, bias0, bias1, act, res ? res + ldr : nullptr, c + ldc);
-  if (rows > 2) gemm_store_row16_avx2<A>(c20, c21, bias0, bias1, act, res ? res + 2 * ldr : nullptr, c + 2 * ldc);
-  if (rows > 3) gemm_store_row16_avx2<A>(c30, c31, bias0, bias1, act, res ? res + 3 * ldr : nullptr, c + 3 * ldc);
-  if (rows > 4) gemm_store_row16_avx2<A>(c40, c41, bias0, bias1, act, res ? res + 4 * ldr : nullptr, c + 4 * ldc);
-  if (rows > 5) gemm_store_row16_avx2<A>(c50, c51, bias0, bias1, act, res ? res + 5 * ldr : nullptr, c + 5 * ldc);
-}
-
-/// Up to 6 rows x the last 1..8 columns, loads and stores masked so that nothing past column
-/// `cols` is touched.
-template <ActKind A>
-WASTENET_AVX2 inline void f32_gemm_tile6x8_avx2(const float* a, std::size_t lda, std::size_t rows, const float* w,
-                                                std::size_t ldw, std::size_t K, std::size_t cols, float* c,
-                                                std::size_t ldc, const float* bias, const Activation& act,
-                                                const float* res, std::size_t ldr) {
-  const __m256i m = lanes_avx2(cols);
-  __m256 acc[6];
-  for (auto& v : acc) v = _mm256_setzero_ps();
-  for (std::size_t k = 0; k < K; ++k) {
-    const __m256 b = _mm256_maskload_ps(w + k * ldw, m);
-    for (std::size_t r = 0; r < 6; ++r) acc[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(avx2_tile_row(a, lda, rows, r) + k), b, acc[r]);
-  }
-  const __m256 bv = _mm256_maskload_ps(bias, m);
-  for (std::size_t r = 0; r < rows; ++r) {
-    __m256 v = activate_avx2<A>(_mm256_add_ps(acc[r], bv), act);
-    if (res) v = _mm256_add_ps(v, _mm256_maskload_ps(res + r * ldr, m));
-    _mm256_maskstore_ps(c + r * ldc, m, v);
-  }
+  const bool full = cols == 16;
+  const __m256i m0 = lanes_avx2(cols), m1 = lanes_avx2(cols > 8 ? cols - 8 : 0);
+  const __m256 bias0 = _mm256_maskload_ps(bias, m0), bias1 = _mm256_maskload_ps(bias + 8, m1);
+  gemm_store_row16_avx2<A>(c00, c01, bias0, bias1, full, m0, m1, act, res, c);
+  if (rows > 1) gemm_store_row16_avx2<A>(c10, c11, bias0, bias1, full, m0, m1, act, res ? res + ldr : nullptr, c + ldc);
+  if (rows > 2) gemm_store_row16_avx2<A>(c20, c21, bias0, bias1, full, m0, m1, act, res ? res + 2 * ldr : nullptr, c + 2 * ldc);
+  if (rows > 3) gemm_store_row16_avx2<A>(c30, c31, bias0, bias1, full, m0, m1, act, res ? res + 3 * ldr : nullptr, c + 3 * ldc);
+  if (rows > 4) gemm_store_row16_avx2<A>(c40, c41, bias0, bias1, full, m0, m1, act, res ? res + 4 * ldr : nullptr, c + 4 * ldc);
+  if (rows > 5) gemm_store_row16_avx2<A>(c50, c51, bias0, bias1, full, m0, m1, act, res ? res + 5 * ldr : nullptr, c + 5 * ldc);
 }
 
 template <ActKind A>
 WASTENET_AVX2 inline void f32_gemm_rows_avx2(const float* a, std::size_t lda, float* c, std::size_t ldc, std::size_t rows,
-                                             std::size_t K, std::size_t N, const float* w, std::size_t ldw,
-                                             const float* bias, const Activation& act, const float* res,
-                                             std::size_t ldr) {
-  // Column blocks outermost within a row block: a block's K x 16 weights stay in L1/L2 while rows stream.
-  constexpr std::size_t row_block = 72;
+                                             std::size_t K, std::size_t N, const float* packed, const float* bias,
+                                             const Activation& act, const float* res, std::size_t ldr) {
+  // Panels outermost within a row block: a panel (K x 16 floats) stays in L1/L2 while the rows stream.
+  constexpr std::size_t row_block = 72;  // whole 6-row tiles
+  const std::size_t panels = (N + avx2_gemm_nr - 1) / avx2_gemm_nr;
   for (std::size_t rb = 0; rb < rows; rb += row_block) {
     const std::size_t re = std::min(rows, rb + row_block);
-    std::size_t col = 0;
-    for (; col + 16 <= N; col += 16) {
+    for (std::size_t p = 0; p < panels; ++p) {
+      const std::size_t col = p * avx2_gemm_nr, cols = std::min(avx2_gemm_nr, N - col);
       for (std::size_t r = rb; r < re; r += avx2_gemm_mr) {
-        f32_gemm_tile6x16_avx2<A>(a + r * lda, lda, std::min(avx2_gemm_mr, re - r), w + col, ldw, K, c + r * ldc + col,
-                                  ldc, bias + col, act, res ? res + r * ldr + col : nullptr, ldr);
-      }
-    }
-    for (; col < N; col += 8) {
-      const std::size_t cols = std::min<std::size_t>(8, N - col);
-      for (std::size_t r = rb; r < re; r += avx2_gemm_mr) {
-        f32_gemm_tile6x8_avx2<A>(a + r * lda, lda, std::min(avx2_gemm_mr, re - r), w + col, ldw, K, cols,
-                                 c + r * ldc + col, ldc, bias + col, act, res ? res + r * ldr + col : nullptr, ldr);
+        f32_gemm_tile6x16_avx2<A>(a + r * lda, lda, std::min(avx2_gemm_mr, re - r), packed + p * K * avx2_gemm_nr, K,
+                                  c + r * ldc + col, ldc, cols, bias + col, act, res ? res + r * ldr + col : nullptr, ldr);
       }
     }
   }
 }
 
-/// C[rows][N] (row stride ldc) = act(A[rows][K] (row stride lda) * W[K][N] (row stride ldw) + bias)
-/// [+ residual (row stride ldr)].
+/// C[rows][N] (row stride ldc) = act(A[rows][K] (row stride lda) * W + bias) [+ residual (row
+/// stride ldr)], W packed by pack_gemm_weights_avx2.
 WASTENET_AVX2 inline void f32_gemm_6x16_avx2(const float* a, std::size_t lda, float* c, std::size_t ldc, std::size_t rows,
-                                             std::size_t K, std::size_t N, const float* w, std::size_t ldw,
-                                             const float* bias, const Activation& act, const float* res,
-                                             std::size_t ldr) {
+                                             std::size_t K, std::size_t N, const float* packed, const float* bias,
+                                             const Activation& act, const float* res, std::size_t ldr) {
   switch (act.kind) {
-    case ActKind::relu: return f32_gemm_rows_avx2<ActKind::relu>(a, lda, c, ldc, rows, K, N, w, ldw, bias, act, res, ldr);
-    case ActKind::relu6: return f32_gemm_rows_avx2<ActKind::relu6>(a, lda, c, ldc, rows, K, N, w, ldw, bias, act, res, ldr);
-    case ActKind::silu: return f32_gemm_rows_avx2<ActKind::silu>(a, lda, c, ldc, rows, K, N, w, ldw, bias, act, res, ldr);
-    case ActKind::sigmoid: return f32_gemm_rows_avx2<ActKind::sigmoid>(a, lda, c, ldc, rows, K, N, w, ldw, bias, act, res, ldr);
-    case ActKind::hardswish: return f32_gemm_rows_avx2<ActKind::hardswish>(a, lda, c, ldc, rows, K, N, w, ldw, bias, act, res, ldr);
-    case ActKind::hardsigmoid: return f32_gemm_rows_avx2<ActKind::hardsigmoid>(a, lda, c, ldc, rows, K, N, w, ldw, bias, act, res, ldr);
-    default: return f32_gemm_rows_avx2<ActKind::identity>(a, lda, c, ldc, rows, K, N, w, ldw, bias, act, res, ldr);
+    case ActKind::relu: return f32_gemm_rows_avx2<ActKind::relu>(a, lda, c, ldc, rows, K, N, packed, bias, act, res, ldr);
+    case ActKind::relu6: return f32_gemm_rows_avx2<ActKind::relu6>(a, lda, c, ldc, rows, K, N, packed, bias, act, res, ldr);
+    case ActKind::silu: return f32_gemm_rows_avx2<ActKind::silu>(a, lda, c, ldc, rows, K, N, packed, bias, act, res, ldr);
+    case ActKind::sigmoid: return f32_gemm_rows_avx2<ActKind::sigmoid>(a, lda, c, ldc, rows, K, N, packed, bias, act, res, ldr);
+    case ActKind::hardswish: return f32_gemm_rows_avx2<ActKind::hardswish>(a, lda, c, ldc, rows, K, N, packed, bias, act, res, ldr);
+    case ActKind::hardsigmoid: return f32_gemm_rows_avx2<ActKind::hardsigmoid>(a, lda, c, ldc, rows, K, N, packed, bias, act, res, ldr);
+    default: return f32_gemm_rows_avx2<ActKind::identity>(a, lda, c, ldc, rows, K, N, packed, bias, act, res, ldr);
   }
 }
 
-/// 1x1 convolution rows [r0, r1) of the [M x K] input times row-major weights [K x N]: the same
-/// contract as f32_gemm_epilogue_eigen.
+/// 1x1 convolution rows [r0, r1) of the [M x K] input times packed weights: the contract of
+/// f32_gemm_epilogue_eigen, on pack_gemm_weights_avx2's layout.
 WASTENET_AVX2 inline void f32_gemm_epilogue_avx2(const float* in, float* out, std::size_t r0, std::size_t r1, std::size_t K,
-                                                 std::size_t N, const float* w, const float* bias, const Activation& act,
+                                                 std::size_t N, const float* packed, const float* bias, const Activation& act,
                                                  const float* residual) {
-  f32_gemm_6x16_avx2(in + r0 * K, K, out + r0 * N, N, r1 - r0, K, N, w, N, bias, act,
+  f32_gemm_6x16_avx2(in + r0 * K, K, out + r0 * N, N, r1 - r0, K, N, packed, bias, act,
                      residual ? residual + r0 * N : nullptr, N);
 }
 
-/// Any convolution by im2col on blocks of output pixels, then the AVX2 GEMM per group: the same
-/// contract as f32_conv_im2col_eigen.
+/// An ungrouped convolution by im2col on blocks of output pixels, then the AVX2 GEMM on weights
+/// [kh*kw*cin][cout] packed by pack_gemm_weights_avx2: the contract of f32_conv_im2col_eigen.
 WASTENET_AVX2 inline void f32_conv_im2col_avx2(const ConvGeometry& g, const float* in, float* out, std::size_t p0,
-                                               std::size_t p1, const float* packed_w, const float* bias,
+                                               std::size_t p1, const float* packed, const float* bias,
                                                const Activation& act, const float* residual) {
-  const std::size_t cin_g = g.c / g.groups, cout_g = g.oc / g.groups;
-  const std::size_t K = g.kh * g.kw * cin_g;
+  const std::size_t K = g.kh * g.kw * g.c;
   constexpr std::size_t block = 48;  // whole 6-row tiles
-  std::vector<float> col(block * K);
+  static thread_local std::vector<float> col;
+  if (col.size() < block * K) col.resize(block * K);
   for (std::size_t p = p0; p < p1; p += block) {
     const std::size_t m = std::min(block, p1 - p);
-    for (std::size_t grp = 0; grp < g.groups; ++grp) {
-      im2col_rows(g, in, p, m, grp, col.data());
-      f32_gemm_6x16_avx2(col.data(), K, out + p * g.oc + grp * cout_g, g.oc, m, K, cout_g, packed_w + grp * K * cout_g,
-                         cout_g, bias + grp * cout_g, act, residual ? residual + p * g.oc + grp * cout_g : nullptr, g.oc);
-    }
+    im2col_rows(g, in, p, m, 0, col.data());
+    f32_gemm_6x16_avx2(col.data(), K, out + p * g.oc, g.oc, m, K, g.oc, packed, bias, act,
+                       residual ? residual + p * g.oc : nullptr, g.oc);
   }
 }
 
