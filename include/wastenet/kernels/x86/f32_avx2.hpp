@@ -10,8 +10,9 @@
 //   with broadcast inputs; the epilogue (bias, activation, residual) is applied in registers before
 //   the only store, masked on a narrower last panel. Each output is a sequential sum over k, so a
 //   row's result does not depend on which tile or thread computed it.
-// - f32_dwconv_avx2: depthwise convolution, 8 channels per ymm (four at a time), taps outside the
-//   image skipped, the activation and residual fused.
+// - f32_dwconv_avx2: depthwise convolution, 8 channels per ymm: four adjacent pixels x 16
+//   channels where the taps stay inside the image, else one pixel x 32 channels with taps outside
+//   skipped; the activation and residual fused.
 #pragma once
 
 #include "wastenet/kernels/dispatch.hpp"
@@ -117,10 +118,9 @@ inline const float* avx2_tile_row(const float* a, std::size_t lda, std::size_t r
 }
 
 /// Bias (already in `bias0/1`), activation, residual and store of one output row of a tile; a
-/// narrower last panel (`full` false) loads and stores only its `m0/m1` lanes. Not inlined: GCC 12
-/// otherwise spills accumulators inside the tile's k loop to make room for the SiLU constants.
+/// narrower last panel (`full` false) loads and stores only its `m0/m1` lanes.
 template <ActKind A>
-__attribute__((noinline)) WASTENET_AVX2 void gemm_store_row16_avx2(__m256 v0, __m256 v1, __m256 bias0, __m256 bias1, bool full, __m256i m0,
+WASTENET_AVX2 inline void gemm_store_row16_avx2(__m256 v0, __m256 v1, __m256 bias0, __m256 bias1, bool full, __m256i m0,
                                                 __m256i m1, const Activation& act, const float* res, float* c) {
   v0 = activate_avx2<A>(_mm256_add_ps(v0, bias0), act);
   v1 = activate_avx2<A>(_mm256_add_ps(v1, bias1), act);
@@ -178,15 +178,29 @@ WASTENET_AVX2 inline void f32_gemm_tile6x16_avx2(const float* a, std::size_t lda
     c50 = _mm256_fmadd_ps(x, b0, c50);
     c51 = _mm256_fmadd_ps(x, b1, c51);
   }
+  // The accumulators leave registers right after the loop: with the epilogue reading them
+  // directly, GCC 12 kept one of the twelve in memory inside the loop (a store-forwarding chain
+  // on every k).
+  alignas(32) float acc[6][16];
+  _mm256_store_ps(acc[0], c00);
+  _mm256_store_ps(acc[0] + 8, c01);
+  _mm256_store_ps(acc[1], c10);
+  _mm256_store_ps(acc[1] + 8, c11);
+  _mm256_store_ps(acc[2], c20);
+  _mm256_store_ps(acc[2] + 8, c21);
+  _mm256_store_ps(acc[3], c30);
+  _mm256_store_ps(acc[3] + 8, c31);
+  _mm256_store_ps(acc[4], c40);
+  _mm256_store_ps(acc[4] + 8, c41);
+  _mm256_store_ps(acc[5], c50);
+  _mm256_store_ps(acc[5] + 8, c51);
   const bool full = cols == 16;
   const __m256i m0 = lanes_avx2(cols), m1 = lanes_avx2(cols > 8 ? cols - 8 : 0);
   const __m256 bias0 = _mm256_maskload_ps(bias, m0), bias1 = _mm256_maskload_ps(bias + 8, m1);
-  gemm_store_row16_avx2<A>(c00, c01, bias0, bias1, full, m0, m1, act, res, c);
-  if (rows > 1) gemm_store_row16_avx2<A>(c10, c11, bias0, bias1, full, m0, m1, act, res ? res + ldr : nullptr, c + ldc);
-  if (rows > 2) gemm_store_row16_avx2<A>(c20, c21, bias0, bias1, full, m0, m1, act, res ? res + 2 * ldr : nullptr, c + 2 * ldc);
-  if (rows > 3) gemm_store_row16_avx2<A>(c30, c31, bias0, bias1, full, m0, m1, act, res ? res + 3 * ldr : nullptr, c + 3 * ldc);
-  if (rows > 4) gemm_store_row16_avx2<A>(c40, c41, bias0, bias1, full, m0, m1, act, res ? res + 4 * ldr : nullptr, c + 4 * ldc);
-  if (rows > 5) gemm_store_row16_avx2<A>(c50, c51, bias0, bias1, full, m0, m1, act, res ? res + 5 * ldr : nullptr, c + 5 * ldc);
+  for (std::size_t r = 0; r < rows; ++r) {
+    gemm_store_row16_avx2<A>(_mm256_load_ps(acc[r]), _mm256_load_ps(acc[r] + 8), bias0, bias1, full, m0, m1, act,
+                             res ? res + r * ldr : nullptr, c + r * ldc);
+  }
 }
 
 template <ActKind A>
@@ -276,32 +290,101 @@ WASTENET_AVX2 inline void dwconv_pixel_avx2(const float* in_n, const ConvGeometr
   }
 }
 
+/// Channels [c0, C) of one output pixel: 8 at a time, then one at a time.
+template <ActKind A>
+WASTENET_AVX2 inline void dwconv_pixel_channels_avx2(const float* in_n, const ConvGeometry& g, std::size_t oy,
+                                                     std::size_t ox, std::size_t c0, const float* w, const float* bias,
+                                                     const Activation& act, const float* res, float* o) {
+  const std::size_t C = g.c;
+  std::size_t c = c0;
+  for (; c + 32 <= C; c += 32) dwconv_pixel_avx2<A, 4>(in_n, g, oy, ox, c, w, bias, act, res, o);
+  for (; c + 8 <= C; c += 8) dwconv_pixel_avx2<A, 1>(in_n, g, oy, ox, c, w, bias, act, res, o);
+  for (; c < C; ++c) {  // channels past the last multiple of 8, as the portable kernel does them
+    float acc = bias[c];
+    for (std::size_t ky = 0; ky < g.kh; ++ky) {
+      const std::ptrdiff_t iy = static_cast<std::ptrdiff_t>(oy * g.sh + ky * g.dh) - static_cast<std::ptrdiff_t>(g.ph);
+      if (iy < 0 || iy >= static_cast<std::ptrdiff_t>(g.h)) continue;
+      for (std::size_t kx = 0; kx < g.kw; ++kx) {
+        const std::ptrdiff_t ix = static_cast<std::ptrdiff_t>(ox * g.sw + kx * g.dw) - static_cast<std::ptrdiff_t>(g.pw);
+        if (ix < 0 || ix >= static_cast<std::ptrdiff_t>(g.w)) continue;
+        acc += in_n[(static_cast<std::size_t>(iy) * g.w + static_cast<std::size_t>(ix)) * C + c] * w[(ky * g.kw + kx) * C + c];
+      }
+    }
+    o[c] = act(acc) + (res ? res[c] : 0.f);
+  }
+}
+
+/// Channels [c0, c0 + 16) of four adjacent output pixels whose taps all lie inside the image
+/// horizontally: each weight vector loaded serves four pixels (8 accumulators), where the
+/// one-pixel kernel loads a weight per input. The same sums in the same order as one pixel at a time.
+template <ActKind A>
+WASTENET_AVX2 inline void dwconv_block4x16_avx2(const float* in_n, const ConvGeometry& g, std::size_t oy, std::size_t ox,
+                                                std::size_t c0, const float* w, const float* bias, const Activation& act,
+                                                const float* res, float* o) {
+  const std::size_t C = g.c, step = g.sw * C;
+  __m256 a00 = _mm256_loadu_ps(bias + c0), a01 = _mm256_loadu_ps(bias + c0 + 8);
+  __m256 a10 = a00, a11 = a01, a20 = a00, a21 = a01, a30 = a00, a31 = a01;
+  for (std::size_t ky = 0; ky < g.kh; ++ky) {
+    const std::ptrdiff_t iy = static_cast<std::ptrdiff_t>(oy * g.sh + ky * g.dh) - static_cast<std::ptrdiff_t>(g.ph);
+    if (iy < 0 || iy >= static_cast<std::ptrdiff_t>(g.h)) continue;
+    const float* irow = in_n + static_cast<std::size_t>(iy) * g.w * C + c0;
+    const float* wrow = w + ky * g.kw * C + c0;
+    for (std::size_t kx = 0; kx < g.kw; ++kx) {
+      const float* ip = irow + (ox * g.sw + kx * g.dw - g.pw) * C;
+      const __m256 w0 = _mm256_loadu_ps(wrow + kx * C), w1 = _mm256_loadu_ps(wrow + kx * C + 8);
+      a00 = _mm256_fmadd_ps(_mm256_loadu_ps(ip), w0, a00);
+      a01 = _mm256_fmadd_ps(_mm256_loadu_ps(ip + 8), w1, a01);
+      a10 = _mm256_fmadd_ps(_mm256_loadu_ps(ip + step), w0, a10);
+      a11 = _mm256_fmadd_ps(_mm256_loadu_ps(ip + step + 8), w1, a11);
+      a20 = _mm256_fmadd_ps(_mm256_loadu_ps(ip + 2 * step), w0, a20);
+      a21 = _mm256_fmadd_ps(_mm256_loadu_ps(ip + 2 * step + 8), w1, a21);
+      a30 = _mm256_fmadd_ps(_mm256_loadu_ps(ip + 3 * step), w0, a30);
+      a31 = _mm256_fmadd_ps(_mm256_loadu_ps(ip + 3 * step + 8), w1, a31);
+    }
+  }
+  alignas(32) float acc[4][16];  // out of registers before the epilogue (see f32_gemm_tile6x16_avx2)
+  _mm256_store_ps(acc[0], a00);
+  _mm256_store_ps(acc[0] + 8, a01);
+  _mm256_store_ps(acc[1], a10);
+  _mm256_store_ps(acc[1] + 8, a11);
+  _mm256_store_ps(acc[2], a20);
+  _mm256_store_ps(acc[2] + 8, a21);
+  _mm256_store_ps(acc[3], a30);
+  _mm256_store_ps(acc[3] + 8, a31);
+  for (std::size_t j = 0; j < 4; ++j) {
+    for (std::size_t v = 0; v < 2; ++v) {
+      __m256 r = activate_avx2<A>(_mm256_load_ps(acc[j] + 8 * v), act);
+      if (res) r = _mm256_add_ps(r, _mm256_loadu_ps(res + j * C + c0 + 8 * v));
+      _mm256_storeu_ps(o + j * C + c0 + 8 * v, r);
+    }
+  }
+}
+
 template <ActKind A>
 WASTENET_AVX2 inline void f32_dwconv_rows_avx2(const ConvGeometry& g, const float* in, float* out, std::size_t row0,
                                                std::size_t row1, const float* w, const float* bias, const Activation& act,
                                                const float* residual) {
   const std::size_t C = g.c;
+  // Output columns [x0, x1) read only columns inside the image.
+  const std::size_t x0 = std::min(g.ow, (g.pw + g.sw - 1) / g.sw);
+  const std::size_t reach = (g.kw - 1) * g.dw;
+  const std::size_t x1 = g.w + g.pw >= reach + 1 ? std::min(g.ow, (g.w + g.pw - reach - 1) / g.sw + 1) : 0;
   for (std::size_t row = row0; row < row1; ++row) {
     const std::size_t n = row / g.oh, oy = row % g.oh;
     const float* in_n = in + n * g.h * g.w * C;
-    for (std::size_t ox = 0; ox < g.ow; ++ox) {
+    for (std::size_t ox = 0; ox < g.ow;) {
       float* o = out + (row * g.ow + ox) * C;
       const float* res = residual ? residual + (row * g.ow + ox) * C : nullptr;
-      std::size_t c = 0;
-      for (; c + 32 <= C; c += 32) dwconv_pixel_avx2<A, 4>(in_n, g, oy, ox, c, w, bias, act, res, o);
-      for (; c + 8 <= C; c += 8) dwconv_pixel_avx2<A, 1>(in_n, g, oy, ox, c, w, bias, act, res, o);
-      for (; c < C; ++c) {  // channels past the last multiple of 8, as the portable kernel does them
-        float acc = bias[c];
-        for (std::size_t ky = 0; ky < g.kh; ++ky) {
-          const std::ptrdiff_t iy = static_cast<std::ptrdiff_t>(oy * g.sh + ky * g.dh) - static_cast<std::ptrdiff_t>(g.ph);
-          if (iy < 0 || iy >= static_cast<std::ptrdiff_t>(g.h)) continue;
-          for (std::size_t kx = 0; kx < g.kw; ++kx) {
-            const std::ptrdiff_t ix = static_cast<std::ptrdiff_t>(ox * g.sw + kx * g.dw) - static_cast<std::ptrdiff_t>(g.pw);
-            if (ix < 0 || ix >= static_cast<std::ptrdiff_t>(g.w)) continue;
-            acc += in_n[(static_cast<std::size_t>(iy) * g.w + static_cast<std::size_t>(ix)) * C + c] * w[(ky * g.kw + kx) * C + c];
-          }
+      if (ox >= x0 && ox + 4 <= x1) {
+        std::size_t c = 0;
+        for (; c + 16 <= C; c += 16) dwconv_block4x16_avx2<A>(in_n, g, oy, ox, c, w, bias, act, res, o);
+        for (std::size_t j = 0; c < C && j < 4; ++j) {
+          dwconv_pixel_channels_avx2<A>(in_n, g, oy, ox + j, c, w, bias, act, res ? res + j * C : nullptr, o + j * C);
         }
-        o[c] = act(acc) + (res ? res[c] : 0.f);
+        ox += 4;
+      } else {
+        dwconv_pixel_channels_avx2<A>(in_n, g, oy, ox, 0, w, bias, act, res, o);
+        ++ox;
       }
     }
   }
