@@ -90,20 +90,15 @@ __attribute__((target("avx2,fma"))) double fma_peak_gflops_avx2() {
 
 int peak() {
 #if WASTENET_X86_KERNELS
-  if (wastenet::kernel_path_supported(wastenet::KernelPath::avx512)) {
+  const auto report = [](const char* isa, double (*measure)()) {
     std::vector<double> g;
-    for (int i = 0; i < 5; ++i) g.push_back(fma_peak_gflops_avx512());
+    for (int i = 0; i < 5; ++i) g.push_back(measure());
     std::sort(g.begin(), g.end());
-    fmt::print("FP32 peak, one core, AVX-512 FMA: {:.1f} GFLOP/s (median of 5)\n", g[2]);
+    fmt::print("FP32 peak, one core, {} FMA: {:.1f} GFLOP/s (median of 5)\n", isa, g[2]);
     return 0;
-  }
-  if (wastenet::kernel_path_supported(wastenet::KernelPath::f16c)) {
-    std::vector<double> g;
-    for (int i = 0; i < 5; ++i) g.push_back(fma_peak_gflops_avx2());
-    std::sort(g.begin(), g.end());
-    fmt::print("FP32 peak, one core, AVX2 FMA: {:.1f} GFLOP/s (median of 5)\n", g[2]);
-    return 0;
-  }
+  };
+  if (wastenet::kernel_path_supported(wastenet::KernelPath::avx512)) return report("AVX-512", fma_peak_gflops_avx512);
+  if (wastenet::kernel_path_supported(wastenet::KernelPath::f16c)) return report("AVX2", fma_peak_gflops_avx2);
 #endif
   fmt::print("no AVX-512 or AVX2 on this CPU: no peak measured\n");
   return 0;

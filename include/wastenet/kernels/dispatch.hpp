@@ -27,7 +27,7 @@ namespace wastenet {
 enum class KernelPath {
   portable,  // plain C++ and Eigen: every CPU, the specification the others are tested against
   avx512,    // AVX-512F (+BW, VL, DQ) and FMA intrinsics; FP16 storage converted with AVX-512F's vcvtph2ps
-  f16c,      // AVX2 + FMA CPUs: AVX2 FP32 kernels on the portable layouts; FP16 storage converted with F16C
+  f16c,      // AVX2 + FMA CPUs: the AVX2 FP32 kernels (f32_avx2.hpp); FP16 storage converted with F16C
 };
 
 inline const char* kernel_path_name(KernelPath p) noexcept {

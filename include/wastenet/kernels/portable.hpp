@@ -55,6 +55,32 @@ struct ConvGeometry {
   std::size_t kh, kw, sh, sw, ph, pw, dh, dw, groups;
 };
 
+/// Channels [c0, c1) of output pixel (oy, ox) of a depthwise convolution into `o` (that pixel's
+/// output; `res` its residual or null), `in_n` the input image. Taps outside the image are skipped,
+/// so each output sums bias, then the taps in [ky][kx] order. The AVX2 kernel finishes channels
+/// past its last vector here.
+inline void f32_dwconv_pixel_portable(const ConvGeometry& g, const float* in_n, std::size_t oy, std::size_t ox,
+                                      std::size_t c0, std::size_t c1, const float* packed_w, const float* bias,
+                                      const Activation& act, const float* res, float* o) {
+  const std::size_t C = g.c;
+  std::copy(bias + c0, bias + c1, o + c0);
+  for (std::size_t ky = 0; ky < g.kh; ++ky) {
+    const std::ptrdiff_t iy = static_cast<std::ptrdiff_t>(oy * g.sh + ky * g.dh) - static_cast<std::ptrdiff_t>(g.ph);
+    if (iy < 0 || iy >= static_cast<std::ptrdiff_t>(g.h)) continue;
+    for (std::size_t kx = 0; kx < g.kw; ++kx) {
+      const std::ptrdiff_t ix = static_cast<std::ptrdiff_t>(ox * g.sw + kx * g.dw) - static_cast<std::ptrdiff_t>(g.pw);
+      if (ix < 0 || ix >= static_cast<std::ptrdiff_t>(g.w)) continue;
+      const float* ip = in_n + (static_cast<std::size_t>(iy) * g.w + static_cast<std::size_t>(ix)) * C;
+      const float* wp = packed_w + (ky * g.kw + kx) * C;
+      for (std::size_t c = c0; c < c1; ++c) o[c] += ip[c] * wp[c];
+    }
+  }
+  act.apply(o + c0, c1 - c0);
+  if (res) {
+    for (std::size_t c = c0; c < c1; ++c) o[c] += res[c];
+  }
+}
+
 /// Depthwise convolution (groups == channels, one filter per channel), output rows [row0, row1)
 /// where a row is one (n, oy). Weights packed [kh][kw][c]; SIMD runs across channels.
 inline void f32_dwconv_portable(const ConvGeometry& g, const float* in, float* out, std::size_t row0, std::size_t row1,
@@ -63,26 +89,10 @@ inline void f32_dwconv_portable(const ConvGeometry& g, const float* in, float* o
   const std::size_t C = g.c;
   for (std::size_t row = row0; row < row1; ++row) {
     const std::size_t n = row / g.oh, oy = row % g.oh;
-    float* orow = out + row * g.ow * C;
+    const float* in_n = in + n * g.h * g.w * C;
     for (std::size_t ox = 0; ox < g.ow; ++ox) {
-      float* acc = orow + ox * C;
-      std::copy(bias, bias + C, acc);
-      for (std::size_t ky = 0; ky < g.kh; ++ky) {
-        const std::ptrdiff_t iy = static_cast<std::ptrdiff_t>(oy * g.sh + ky * g.dh) - static_cast<std::ptrdiff_t>(g.ph);
-        if (iy < 0 || iy >= static_cast<std::ptrdiff_t>(g.h)) continue;
-        for (std::size_t kx = 0; kx < g.kw; ++kx) {
-          const std::ptrdiff_t ix = static_cast<std::ptrdiff_t>(ox * g.sw + kx * g.dw) - static_cast<std::ptrdiff_t>(g.pw);
-          if (ix < 0 || ix >= static_cast<std::ptrdiff_t>(g.w)) continue;
-          const float* ip = in + ((n * g.h + static_cast<std::size_t>(iy)) * g.w + static_cast<std::size_t>(ix)) * C;
-          const float* wp = packed_w + (ky * g.kw + kx) * C;
-          for (std::size_t c = 0; c < C; ++c) acc[c] += ip[c] * wp[c];
-        }
-      }
-      act.apply(acc, C);
-      if (residual) {
-        const float* s = residual + (row * g.ow + ox) * C;
-        for (std::size_t c = 0; c < C; ++c) acc[c] += s[c];
-      }
+      const std::size_t at = (row * g.ow + ox) * C;
+      f32_dwconv_pixel_portable(g, in_n, oy, ox, 0, C, packed_w, bias, act, residual ? residual + at : nullptr, out + at);
     }
   }
 }

@@ -252,14 +252,7 @@ class Conv2d final : public Layer {
       for (std::size_t r = b; r < e; r += block) {
         const std::size_t m = std::min(block, e - r);
         kernels::half_to_float(path_, in + r * K, a, m * K);
-#if WASTENET_X86_KERNELS
-        if (path_ == KernelPath::avx512) {
-          gemm_avx512(a, c, 0, m, K, N, nullptr);
-        } else
-#endif
-        {
-          kernels::f32_gemm_epilogue(path_, a, c, 0, m, K, N, packed_.data(), bias_.data(), act_, nullptr);
-        }
+        gemm_rows(a, c, m);
         kernels::float_to_half(path_, c, residual ? residual + r * N : nullptr, out + r * N, m * N);
       }
     }, 16);

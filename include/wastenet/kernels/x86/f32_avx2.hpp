@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "wastenet/kernels/portable.hpp"
+#include "wastenet/kernels/x86/exp_cephes.hpp"
 #include "wastenet/nn/activation.hpp"
 
 #define WASTENET_AVX2 __attribute__((target("avx2,fma")))
@@ -39,17 +40,17 @@ inline constexpr std::size_t avx2_gemm_mr = 6;
 /// exp(x) for x in any range, relative error about 2 ulp (Cephes' polynomial; 2^n built in the
 /// exponent field, n within [-126, 127] after the clamp).
 WASTENET_AVX2 inline __m256 exp_avx2(__m256 x) {
-  x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.3f)), _mm256_set1_ps(88.3f));
-  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+  x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(exp_cephes::min_x)), _mm256_set1_ps(exp_cephes::max_x));
+  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(exp_cephes::log2e)),
                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
-  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
-  __m256 p = _mm256_set1_ps(1.9875691500e-4f);
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(exp_cephes::ln2_hi), x);
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(exp_cephes::ln2_lo), r);
+  __m256 p = _mm256_set1_ps(exp_cephes::p0);
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(exp_cephes::p1));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(exp_cephes::p2));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(exp_cephes::p3));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(exp_cephes::p4));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(exp_cephes::p5));
   p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.f)));
   const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
   return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
@@ -299,19 +300,7 @@ WASTENET_AVX2 inline void dwconv_pixel_channels_avx2(const float* in_n, const Co
   std::size_t c = c0;
   for (; c + 32 <= C; c += 32) dwconv_pixel_avx2<A, 4>(in_n, g, oy, ox, c, w, bias, act, res, o);
   for (; c + 8 <= C; c += 8) dwconv_pixel_avx2<A, 1>(in_n, g, oy, ox, c, w, bias, act, res, o);
-  for (; c < C; ++c) {  // channels past the last multiple of 8, as the portable kernel does them
-    float acc = bias[c];
-    for (std::size_t ky = 0; ky < g.kh; ++ky) {
-      const std::ptrdiff_t iy = static_cast<std::ptrdiff_t>(oy * g.sh + ky * g.dh) - static_cast<std::ptrdiff_t>(g.ph);
-      if (iy < 0 || iy >= static_cast<std::ptrdiff_t>(g.h)) continue;
-      for (std::size_t kx = 0; kx < g.kw; ++kx) {
-        const std::ptrdiff_t ix = static_cast<std::ptrdiff_t>(ox * g.sw + kx * g.dw) - static_cast<std::ptrdiff_t>(g.pw);
-        if (ix < 0 || ix >= static_cast<std::ptrdiff_t>(g.w)) continue;
-        acc += in_n[(static_cast<std::size_t>(iy) * g.w + static_cast<std::size_t>(ix)) * C + c] * w[(ky * g.kw + kx) * C + c];
-      }
-    }
-    o[c] = act(acc) + (res ? res[c] : 0.f);
-  }
+  if (c < C) f32_dwconv_pixel_portable(g, in_n, oy, ox, c, C, w, bias, act, res, o);  // past the last multiple of 8
 }
 
 /// Channels [c0, c0 + 16) of four adjacent output pixels whose taps all lie inside the image

@@ -24,6 +24,7 @@
 
 #include "wastenet/half.hpp"
 #include "wastenet/kernels/portable.hpp"
+#include "wastenet/kernels/x86/exp_cephes.hpp"
 #include "wastenet/nn/activation.hpp"
 
 // GCC 12.2's AVX-512 intrinsics initialise a variable from itself (_mm512_undefined_ps, GCC bug
@@ -57,17 +58,17 @@ inline void pack_gemm_weights_avx512(const float* w, std::size_t K, std::size_t 
 
 /// exp(x) for x in any range, relative error about 2 ulp (Cephes' polynomial, scalef for 2^n).
 WASTENET_AVX512 inline __m512 exp_avx512(__m512 x) {
-  x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.3f)), _mm512_set1_ps(88.3f));
-  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+  x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(exp_cephes::min_x)), _mm512_set1_ps(exp_cephes::max_x));
+  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(exp_cephes::log2e)),
                                         _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-  __m512 p = _mm512_set1_ps(1.9875691500e-4f);
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(exp_cephes::ln2_hi), x);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(exp_cephes::ln2_lo), r);
+  __m512 p = _mm512_set1_ps(exp_cephes::p0);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(exp_cephes::p1));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(exp_cephes::p2));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(exp_cephes::p3));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(exp_cephes::p4));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(exp_cephes::p5));
   p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.f)));
   return _mm512_scalef_ps(p, n);
 }
