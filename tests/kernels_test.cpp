@@ -100,6 +100,7 @@ std::vector<ConvCase> conv_cases() {
       {"direct_cin2_dilated", conv(2, 37, 3, 2, 2, 1, 2), 1, 19, 23},
       {"direct_cin1_7x7", conv(1, 8, 7, 1, 3), 2, 10, 17},
       {"direct_cin4_wide", conv(4, 33, 3, 1, 1), 1, 5, 21},
+      {"direct_5x5_s2_all_border", conv(3, 16, 5, 2, 2), 1, 3, 3},  // no column has all its taps inside
       {"general_5x5_odd", conv(5, 11, 5, 1, 2), 2, 7, 6},
       {"strided_1x1", conv(24, 40, 1, 2, 0), 1, 9, 9},
       {"grouped", conv(12, 18, 3, 1, 1, 3), 1, 6, 6},
@@ -110,6 +111,10 @@ std::vector<ConvCase> conv_cases() {
   asym.p.dilation_w = 2;
   asym.p.stride_h = 2;
   cases.push_back(asym);
+  ConvCase rows_dilated{"direct_rows_dilated", conv(8, 20, 3, 1, 1), 2, 11, 14};  // kernel rows 2 image rows apart
+  rows_dilated.p.dilation_h = 2;
+  rows_dilated.p.pad_h = 2;
+  cases.push_back(rows_dilated);
   return cases;
 }
 

@@ -37,13 +37,14 @@ inline void f32_gemm_epilogue(KernelPath path, const float* in, float* out, std:
   f32_gemm_epilogue_eigen(in, out, r0, r1, K, N, w, bias, act, residual);
 }
 
-/// Any convolution by im2col, output pixels [p0, p1). Weights per group [kh*kw*cin_g][cout_g],
-/// through pack_gemm_weights if ungrouped (AVX2 runs those; grouped ones take Eigen's GEMM).
+/// Any convolution, output pixels [p0, p1). Weights per group [kh*kw*cin_g][cout_g], through
+/// pack_gemm_weights if ungrouped (AVX2 runs those, reading the image directly where it can);
+/// grouped ones take im2col and Eigen's GEMM.
 inline void f32_conv_im2col(KernelPath path, const ConvGeometry& g, const float* in, float* out, std::size_t p0,
                             std::size_t p1, const float* w, const float* bias, const Activation& act,
                             const float* residual) {
 #if WASTENET_X86_KERNELS
-  if (path == KernelPath::f16c && g.groups == 1) return f32_conv_im2col_avx2(g, in, out, p0, p1, w, bias, act, residual);
+  if (path == KernelPath::f16c && g.groups == 1) return f32_conv_avx2(g, in, out, p0, p1, w, bias, act, residual);
 #endif
   (void)path;
   f32_conv_im2col_eigen(g, in, out, p0, p1, w, bias, act, residual);

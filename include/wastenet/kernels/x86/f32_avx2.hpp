@@ -143,41 +143,47 @@ WASTENET_AVX2 inline void gemm_store_row16_avx2(__m256 v0, __m256 v1, __m256 bia
 }
 
 /// Up to 6 rows x one 16-column panel (12 named accumulators; arrays would be spilled for the
-/// epilogue), `cols` <= 16 of them real.
+/// epilogue), `cols` <= 16 of them real. The k range comes in `segs` segments of `seg_len`: row r
+/// of segment s starts at a + s * seg_stride + r * lda, and its weights follow the previous
+/// segment's in the panel. A GEMM is one segment; a convolution reads each kernel row's taps
+/// (kw * cin contiguous floats) straight from the image, a segment per kernel row.
 template <ActKind A>
-WASTENET_AVX2 inline void f32_gemm_tile6x16_avx2(const float* a, std::size_t lda, std::size_t rows, const float* panel,
-                                                 std::size_t K, float* c, std::size_t ldc, std::size_t cols,
-                                                 const float* bias, const Activation& act, const float* res,
-                                                 std::size_t ldr) {
-  const float* a0 = a;
-  const float* a1 = avx2_tile_row(a, lda, rows, 1);
-  const float* a2 = avx2_tile_row(a, lda, rows, 2);
-  const float* a3 = avx2_tile_row(a, lda, rows, 3);
-  const float* a4 = avx2_tile_row(a, lda, rows, 4);
-  const float* a5 = avx2_tile_row(a, lda, rows, 5);
+WASTENET_AVX2 inline void f32_gemm_tile6x16_avx2(const float* a, std::size_t lda, std::size_t rows, std::size_t segs,
+                                                 std::size_t seg_stride, std::size_t seg_len, const float* panel,
+                                                 float* c, std::size_t ldc, std::size_t cols, const float* bias,
+                                                 const Activation& act, const float* res, std::size_t ldr) {
   __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
   __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-  for (std::size_t k = 0; k < K; ++k) {
-    const __m256 b0 = _mm256_load_ps(panel + k * 16);
-    const __m256 b1 = _mm256_load_ps(panel + k * 16 + 8);
-    __m256 x = _mm256_broadcast_ss(a0 + k);
-    c00 = _mm256_fmadd_ps(x, b0, c00);
-    c01 = _mm256_fmadd_ps(x, b1, c01);
-    x = _mm256_broadcast_ss(a1 + k);
-    c10 = _mm256_fmadd_ps(x, b0, c10);
-    c11 = _mm256_fmadd_ps(x, b1, c11);
-    x = _mm256_broadcast_ss(a2 + k);
-    c20 = _mm256_fmadd_ps(x, b0, c20);
-    c21 = _mm256_fmadd_ps(x, b1, c21);
-    x = _mm256_broadcast_ss(a3 + k);
-    c30 = _mm256_fmadd_ps(x, b0, c30);
-    c31 = _mm256_fmadd_ps(x, b1, c31);
-    x = _mm256_broadcast_ss(a4 + k);
-    c40 = _mm256_fmadd_ps(x, b0, c40);
-    c41 = _mm256_fmadd_ps(x, b1, c41);
-    x = _mm256_broadcast_ss(a5 + k);
-    c50 = _mm256_fmadd_ps(x, b0, c50);
-    c51 = _mm256_fmadd_ps(x, b1, c51);
+  for (std::size_t s = 0; s < segs; ++s) {
+    const float* a0 = a + s * seg_stride;
+    const float* a1 = avx2_tile_row(a0, lda, rows, 1);
+    const float* a2 = avx2_tile_row(a0, lda, rows, 2);
+    const float* a3 = avx2_tile_row(a0, lda, rows, 3);
+    const float* a4 = avx2_tile_row(a0, lda, rows, 4);
+    const float* a5 = avx2_tile_row(a0, lda, rows, 5);
+    const float* w = panel + s * seg_len * 16;
+    for (std::size_t k = 0; k < seg_len; ++k) {
+      const __m256 b0 = _mm256_load_ps(w + k * 16);
+      const __m256 b1 = _mm256_load_ps(w + k * 16 + 8);
+      __m256 x = _mm256_broadcast_ss(a0 + k);
+      c00 = _mm256_fmadd_ps(x, b0, c00);
+      c01 = _mm256_fmadd_ps(x, b1, c01);
+      x = _mm256_broadcast_ss(a1 + k);
+      c10 = _mm256_fmadd_ps(x, b0, c10);
+      c11 = _mm256_fmadd_ps(x, b1, c11);
+      x = _mm256_broadcast_ss(a2 + k);
+      c20 = _mm256_fmadd_ps(x, b0, c20);
+      c21 = _mm256_fmadd_ps(x, b1, c21);
+      x = _mm256_broadcast_ss(a3 + k);
+      c30 = _mm256_fmadd_ps(x, b0, c30);
+      c31 = _mm256_fmadd_ps(x, b1, c31);
+      x = _mm256_broadcast_ss(a4 + k);
+      c40 = _mm256_fmadd_ps(x, b0, c40);
+      c41 = _mm256_fmadd_ps(x, b1, c41);
+      x = _mm256_broadcast_ss(a5 + k);
+      c50 = _mm256_fmadd_ps(x, b0, c50);
+      c51 = _mm256_fmadd_ps(x, b1, c51);
+    }
   }
   // The accumulators leave registers right after the loop: with the epilogue reading them
   // directly, GCC 12 kept one of the twelve in memory inside the loop (a store-forwarding chain
@@ -216,8 +222,8 @@ WASTENET_AVX2 inline void f32_gemm_rows_avx2(const float* a, std::size_t lda, fl
     for (std::size_t p = 0; p < panels; ++p) {
       const std::size_t col = p * avx2_gemm_nr, cols = std::min(avx2_gemm_nr, N - col);
       for (std::size_t r = rb; r < re; r += avx2_gemm_mr) {
-        f32_gemm_tile6x16_avx2<A>(a + r * lda, lda, std::min(avx2_gemm_mr, re - r), packed + p * K * avx2_gemm_nr, K,
-                                  c + r * ldc + col, ldc, cols, bias + col, act, res ? res + r * ldr + col : nullptr, ldr);
+        f32_gemm_tile6x16_avx2<A>(a + r * lda, lda, std::min(avx2_gemm_mr, re - r), 1, 0, K,
+                                  packed + p * K * avx2_gemm_nr, c + r * ldc + col, ldc, cols, bias + col, act, res ? res + r * ldr + col : nullptr, ldr);
       }
     }
   }
@@ -248,20 +254,80 @@ WASTENET_AVX2 inline void f32_gemm_epilogue_avx2(const float* in, float* out, st
                      residual ? residual + r0 * N : nullptr, N);
 }
 
-/// An ungrouped convolution by im2col on blocks of output pixels, then the AVX2 GEMM on weights
-/// [kh*kw*cin][cout] packed by pack_gemm_weights_avx2: the contract of f32_conv_im2col_eigen.
-WASTENET_AVX2 inline void f32_conv_im2col_avx2(const ConvGeometry& g, const float* in, float* out, std::size_t p0,
-                                               std::size_t p1, const float* packed, const float* bias,
+/// Output pixels [p, p + m) of an ungrouped convolution by im2col, then the GEMM.
+WASTENET_AVX2 inline void f32_conv_im2col_avx2(const ConvGeometry& g, const float* in, float* out, std::size_t p,
+                                               std::size_t m, const float* packed, const float* bias,
                                                const Activation& act, const float* residual) {
   const std::size_t K = g.kh * g.kw * g.c;
   constexpr std::size_t block = 48;  // whole 6-row tiles
   static thread_local std::vector<float> col;
   if (col.size() < block * K) col.resize(block * K);
-  for (std::size_t p = p0; p < p1; p += block) {
-    const std::size_t m = std::min(block, p1 - p);
-    im2col_rows(g, in, p, m, 0, col.data());
-    f32_gemm_6x16_avx2(col.data(), K, out + p * g.oc, g.oc, m, K, g.oc, packed, bias, act,
+  for (const std::size_t end = p + m; p < end; p += block) {
+    const std::size_t rows = std::min(block, end - p);
+    im2col_rows(g, in, p, rows, 0, col.data());
+    f32_gemm_6x16_avx2(col.data(), K, out + p * g.oc, g.oc, rows, K, g.oc, packed, bias, act,
                        residual ? residual + p * g.oc : nullptr, g.oc);
+  }
+}
+
+/// Output pixels [p0, p1) of an ungrouped convolution without dilation in x: runs of up to 6
+/// pixels of one row whose taps lie inside the image columns are GEMM tiles reading the image
+/// directly, one segment per kernel row inside the image (rows outside would add exact zeros, so
+/// the sums are im2col's bit for bit); the other pixels (the borders) go through im2col.
+template <ActKind A>
+WASTENET_AVX2 inline void f32_conv_direct_avx2(const ConvGeometry& g, const float* in, float* out, std::size_t p0,
+                                               std::size_t p1, const float* packed, const float* bias,
+                                               const Activation& act, const float* residual) {
+  const std::size_t C = g.c, H = g.h, W = g.w, OH = g.oh, OW = g.ow, OC = g.oc;
+  const std::size_t K = g.kh * g.kw * C, seg_len = g.kw * C, lda = g.sw * C, seg_stride = g.dh * W * C;
+  const std::size_t panels = (OC + avx2_gemm_nr - 1) / avx2_gemm_nr;
+  // Columns [x_lo, x_hi) have every tap inside: ox * sw >= pw and ox * sw - pw + kw - 1 < W.
+  const std::size_t x_lo = std::min(OW, (g.pw + g.sw - 1) / g.sw);
+  const std::size_t x_hi = std::max(x_lo, W + g.pw >= g.kw ? std::min(OW, (W + g.pw - g.kw) / g.sw + 1) : 0);
+  for (std::size_t p = p0; p < p1;) {
+    const std::size_t n = p / (OH * OW), oy = p % (OH * OW) / OW, ox0 = p % OW;
+    const std::size_t ox1 = std::min(OW, ox0 + (p1 - p));  // this row's part of the range
+    const std::size_t d0 = std::clamp(x_lo, ox0, ox1), d1 = std::clamp(x_hi, d0, ox1);
+    if (d0 > ox0) f32_conv_im2col_avx2(g, in, out, p, d0 - ox0, packed, bias, act, residual);
+    if (d1 > d0) {
+      // Kernel rows [ky0, ky1) lie inside the image.
+      const std::ptrdiff_t iy0 = static_cast<std::ptrdiff_t>(oy * g.sh) - static_cast<std::ptrdiff_t>(g.ph);
+      std::size_t ky0 = 0, ky1 = g.kh;
+      while (ky0 < ky1 && iy0 + static_cast<std::ptrdiff_t>(ky0 * g.dh) < 0) ++ky0;
+      while (ky1 > ky0 && iy0 + static_cast<std::ptrdiff_t>((ky1 - 1) * g.dh) >= static_cast<std::ptrdiff_t>(H)) --ky1;
+      const float* a_row = ky1 > ky0 ? in + ((n * H + static_cast<std::size_t>(iy0 + static_cast<std::ptrdiff_t>(ky0 * g.dh))) * W) * C
+                                     : in;
+      for (std::size_t pn = 0; pn < panels; ++pn) {
+        const std::size_t col = pn * avx2_gemm_nr, cols = std::min(avx2_gemm_nr, OC - col);
+        const float* panel = packed + (pn * K + ky0 * seg_len) * avx2_gemm_nr;
+        for (std::size_t x = d0; x < d1; x += avx2_gemm_mr) {
+          const std::size_t at = (p + x - ox0) * OC + col;
+          f32_gemm_tile6x16_avx2<A>(a_row + (x * g.sw - g.pw) * C, lda, std::min(avx2_gemm_mr, d1 - x), ky1 - ky0,
+                                    seg_stride, seg_len, panel, out + at, OC, cols, bias + col, act,
+                                    residual ? residual + at : nullptr, OC);
+        }
+      }
+    }
+    if (ox1 > d1) f32_conv_im2col_avx2(g, in, out, p + d1 - ox0, ox1 - d1, packed, bias, act, residual);
+    p += ox1 - ox0;
+  }
+}
+
+/// An ungrouped convolution, output pixels [p0, p1), on weights [kh*kw*cin][cout] packed by
+/// pack_gemm_weights_avx2: the contract of f32_conv_im2col_eigen. Direct where there is no
+/// dilation in x (every torchvision classifier's stem), else by im2col.
+WASTENET_AVX2 inline void f32_conv_avx2(const ConvGeometry& g, const float* in, float* out, std::size_t p0,
+                                        std::size_t p1, const float* packed, const float* bias, const Activation& act,
+                                        const float* residual) {
+  if (g.dw != 1) return f32_conv_im2col_avx2(g, in, out, p0, p1 - p0, packed, bias, act, residual);
+  switch (act.kind) {
+    case ActKind::relu: return f32_conv_direct_avx2<ActKind::relu>(g, in, out, p0, p1, packed, bias, act, residual);
+    case ActKind::relu6: return f32_conv_direct_avx2<ActKind::relu6>(g, in, out, p0, p1, packed, bias, act, residual);
+    case ActKind::silu: return f32_conv_direct_avx2<ActKind::silu>(g, in, out, p0, p1, packed, bias, act, residual);
+    case ActKind::sigmoid: return f32_conv_direct_avx2<ActKind::sigmoid>(g, in, out, p0, p1, packed, bias, act, residual);
+    case ActKind::hardswish: return f32_conv_direct_avx2<ActKind::hardswish>(g, in, out, p0, p1, packed, bias, act, residual);
+    case ActKind::hardsigmoid: return f32_conv_direct_avx2<ActKind::hardsigmoid>(g, in, out, p0, p1, packed, bias, act, residual);
+    default: return f32_conv_direct_avx2<ActKind::identity>(g, in, out, p0, p1, packed, bias, act, residual);
   }
 }
 
