@@ -219,15 +219,20 @@ INSTANTIATE_TEST_SUITE_P(Paths, ConvKernels, ::testing::ValuesIn(supported_paths
                          [](const auto& info) { return std::string(wastenet::kernel_path_name(info.param)); });
 
 // A single row (the squeeze-and-excitation and classifier layers) takes the matrix-vector kernel,
-// which must give each output the bits the 7-row tiles give it, since which kernel a row meets
-// depends on the thread split and on the fused bands.
-TEST(ConvKernels, SingleRowHasTheBitsOfTheTiles) {
-  if (!wastenet::kernel_path_supported(KernelPath::avx512)) GTEST_SKIP() << "no AVX-512 on this CPU";
-  wastenet::set_kernel_path(KernelPath::avx512);
+// which must give each output the bits the tiles (7 rows on AVX-512, 6 on AVX2) give it, since
+// which kernel a row meets depends on the thread split and on the fused bands.
+class SingleRow : public ::testing::TestWithParam<KernelPath> {
+ protected:
+  void TearDown() override { wastenet::reset_kernel_path(); }
+};
+
+TEST_P(SingleRow, HasTheBitsOfTheTiles) {
+  if (!wastenet::kernel_path_supported(GetParam())) GTEST_SKIP() << "this CPU cannot run the path";
+  wastenet::set_kernel_path(GetParam());
   std::mt19937 rng(99);
   for (std::size_t n_out : {16u, 70u, 150u, 260u}) {
     const ConvParams p = conv(45, n_out, 1, 1, 0);
-    const Shape4 in_shape{1, 3, 5, p.in_channels};  // 15 rows: two full tiles and one of 1 row
+    const Shape4 in_shape{1, 3, 5, p.in_channels};  // 15 rows: full tiles and a last one of 1 to 3 rows
     const auto in = random_vector(in_shape.count(), rng, 2.f);
     const auto weight = random_vector(p.out_channels * p.in_channels, rng, 0.3f);
     const auto bias = random_vector(p.out_channels, rng, 0.5f);
@@ -243,8 +248,10 @@ TEST(ConvKernels, SingleRowHasTheBitsOfTheTiles) {
       }
     }
   }
-  wastenet::reset_kernel_path();
 }
+
+INSTANTIATE_TEST_SUITE_P(Paths, SingleRow, ::testing::Values(KernelPath::f16c, KernelPath::avx512),
+                         [](const auto& info) { return std::string(wastenet::kernel_path_name(info.param)); });
 
 TEST(KernelDispatch, UnsupportedPathIsATypedError) {
   if (wastenet::kernel_path_supported(KernelPath::avx512)) GTEST_SKIP() << "this CPU has AVX-512";

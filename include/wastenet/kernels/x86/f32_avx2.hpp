@@ -210,6 +210,47 @@ WASTENET_AVX2 inline void f32_gemm_tile6x16_avx2(const float* a, std::size_t lda
   }
 }
 
+/// A single row times NP (1 to 4) consecutive panels: the matrix-vector products of the squeeze-and-
+/// excitation and classifier layers, where a 6-row tile would spend 5 of every 6 FMAs on copies of
+/// the row and wait on 2 dependent chains. The panels side by side give 2 x NP independent chains.
+/// Each output still sums its K products in order from zero and then adds the bias, as in the
+/// tiles, so the bits are the same.
+template <ActKind A, std::size_t NP>
+WASTENET_AVX2 inline void f32_gemv_panels_avx2(const float* a, const float* panel, std::size_t K, std::size_t N,
+                                               std::size_t col, float* c, const float* bias, const Activation& act,
+                                               const float* res) {
+  static_assert(NP >= 1 && NP <= 4, "one to four panels");
+  const float* p1 = panel + K * 16;
+  const float* p2 = panel + 2 * K * 16;
+  const float* p3 = panel + 3 * K * 16;
+  __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+  for (std::size_t k = 0; k < K; ++k) {
+    const __m256 x = _mm256_broadcast_ss(a + k);
+    c00 = _mm256_fmadd_ps(x, _mm256_load_ps(panel + k * 16), c00);
+    c01 = _mm256_fmadd_ps(x, _mm256_load_ps(panel + k * 16 + 8), c01);
+    if constexpr (NP > 1) {
+      c10 = _mm256_fmadd_ps(x, _mm256_load_ps(p1 + k * 16), c10);
+      c11 = _mm256_fmadd_ps(x, _mm256_load_ps(p1 + k * 16 + 8), c11);
+    }
+    if constexpr (NP > 2) {
+      c20 = _mm256_fmadd_ps(x, _mm256_load_ps(p2 + k * 16), c20);
+      c21 = _mm256_fmadd_ps(x, _mm256_load_ps(p2 + k * 16 + 8), c21);
+    }
+    if constexpr (NP > 3) {
+      c30 = _mm256_fmadd_ps(x, _mm256_load_ps(p3 + k * 16), c30);
+      c31 = _mm256_fmadd_ps(x, _mm256_load_ps(p3 + k * 16 + 8), c31);
+    }
+  }
+  const __m256 acc[8] = {c00, c01, c10, c11, c20, c21, c30, c31};
+  for (std::size_t j = 0; j < NP; ++j) {
+    const std::size_t at = col + j * 16, cols = std::min<std::size_t>(16, N - at);
+    const __m256i m0 = lanes_avx2(cols), m1 = lanes_avx2(cols > 8 ? cols - 8 : 0);
+    gemm_store_row16_avx2<A>(acc[2 * j], acc[2 * j + 1], _mm256_maskload_ps(bias + at, m0),
+                             _mm256_maskload_ps(bias + at + 8, m1), cols == 16, m0, m1, act, res ? res + at : nullptr,
+                             c + at);
+  }
+}
+
 template <ActKind A>
 WASTENET_AVX2 inline void f32_gemm_rows_avx2(const float* a, std::size_t lda, float* c, std::size_t ldc, std::size_t rows,
                                              std::size_t K, std::size_t N, const float* packed, const float* bias,
@@ -217,6 +258,17 @@ WASTENET_AVX2 inline void f32_gemm_rows_avx2(const float* a, std::size_t lda, fl
   // Panels outermost within a row block: a panel (K x 16 floats) stays in L1/L2 while the rows stream.
   constexpr std::size_t row_block = 72;  // whole 6-row tiles
   const std::size_t panels = (N + avx2_gemm_nr - 1) / avx2_gemm_nr;
+  if (rows == 1) {  // one row: four panels at a time
+    std::size_t p = 0;
+    for (; p + 4 <= panels; p += 4) f32_gemv_panels_avx2<A, 4>(a, packed + p * K * 16, K, N, p * 16, c, bias, act, res);
+    switch (panels - p) {
+      case 3: f32_gemv_panels_avx2<A, 3>(a, packed + p * K * 16, K, N, p * 16, c, bias, act, res); break;
+      case 2: f32_gemv_panels_avx2<A, 2>(a, packed + p * K * 16, K, N, p * 16, c, bias, act, res); break;
+      case 1: f32_gemv_panels_avx2<A, 1>(a, packed + p * K * 16, K, N, p * 16, c, bias, act, res); break;
+      default: break;
+    }
+    return;
+  }
   for (std::size_t rb = 0; rb < rows; rb += row_block) {
     const std::size_t re = std::min(rows, rb + row_block);
     for (std::size_t p = 0; p < panels; ++p) {
