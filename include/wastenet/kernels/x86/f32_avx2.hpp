@@ -5,11 +5,13 @@
 // only called after kernel_path_supported(KernelPath::f16c) said yes. The depthwise kernel reads
 // the portable layout; the GEMM its own panels:
 //
-// - f32_gemm_6x16_avx2: 1x1 convolution (and im2col'ed convolutions, and dense layers). Weights
-//   packed once into 16-column panels [N/16][K][16]; 6 rows x 16 columns of accumulators (12 ymm)
-//   with broadcast inputs; the epilogue (bias, activation, residual) is applied in registers before
-//   the only store, masked on a narrower last panel. Each output is a sequential sum over k, so a
-//   row's result does not depend on which tile or thread computed it.
+// - f32_gemm_6x16_avx2: 1x1 convolution and dense layers. Weights packed once into 16-column
+//   panels [N/16][K][16]; 6 rows x 16 columns of accumulators (12 ymm) with broadcast inputs; the
+//   epilogue (bias, activation, residual) is applied in registers before the only store, masked on
+//   a narrower last panel. A single row runs four panels side by side instead. Each output is a
+//   sequential sum over k, so a row's result does not depend on which tile or thread computed it.
+// - f32_conv_avx2: other ungrouped convolutions (the stems) on the same tiles, reading each kernel
+//   row's taps from the image in place; im2col only for border columns.
 // - f32_dwconv_avx2: depthwise convolution, 8 channels per ymm: four adjacent pixels x 16
 //   channels where the taps stay inside the image, else one pixel x 32 channels with taps outside
 //   skipped; the activation and residual fused.
