@@ -40,7 +40,7 @@ inline void f32_gemm_epilogue(KernelPath path, const float* in, float* out, std:
 /// Any convolution, output pixels [p0, p1). Weights per group [kh*kw*cin_g][cout_g], through
 /// pack_gemm_weights if ungrouped (AVX2 runs those, reading the image directly where it can);
 /// grouped ones take im2col and Eigen's GEMM.
-inline void f32_conv_im2col(KernelPath path, const ConvGeometry& g, const float* in, float* out, std::size_t p0,
+inline void f32_conv_general(KernelPath path, const ConvGeometry& g, const float* in, float* out, std::size_t p0,
                             std::size_t p1, const float* w, const float* bias, const Activation& act,
                             const float* residual) {
 #if WASTENET_X86_KERNELS

@@ -55,6 +55,19 @@ struct ConvGeometry {
   std::size_t kh, kw, sh, sw, ph, pw, dh, dw, groups;
 };
 
+/// Output columns [first, last) whose taps all lie inside the image columns (ox * sw >= pw and
+/// ox * sw - pw + (kw - 1) * dw < w); last >= first, equal when there are none. The SIMD kernels
+/// run these without bounds checks and the border columns with them.
+struct ColumnRange {
+  std::size_t first, last;
+};
+inline ColumnRange inside_columns(const ConvGeometry& g) {
+  const std::size_t reach = (g.kw - 1) * g.dw;  // from the first tap to the last
+  const std::size_t first = std::min(g.ow, (g.pw + g.sw - 1) / g.sw);
+  const std::size_t last = g.w + g.pw > reach ? std::min(g.ow, (g.w + g.pw - reach - 1) / g.sw + 1) : 0;
+  return {first, std::max(first, last)};
+}
+
 /// Channels [c0, c1) of output pixel (oy, ox) of a depthwise convolution into `o` (that pixel's
 /// output; `res` its residual or null), `in_n` the input image. Taps outside the image are skipped,
 /// so each output sums bias, then the taps in [ky][kx] order. The AVX2 kernel finishes channels

@@ -164,7 +164,7 @@ class Conv2d final : public Layer {
         break;
       case Kind::general:
         pool.parallel_for(o.n * o.h * o.w, [&](std::size_t b, std::size_t e) {
-          kernels::f32_conv_im2col(path_, g, in, out, b, e, packed_.data(), bias_.data(), act_, residual);
+          kernels::f32_conv_general(path_, g, in, out, b, e, packed_.data(), bias_.data(), act_, residual);
         }, 16);
         break;
     }
@@ -410,7 +410,7 @@ class Conv2d final : public Layer {
       return;
     }
 #endif
-    kernels::f32_conv_im2col(path_, g, in, out, 0, rows * g.ow, packed_.data(), bias_.data(), act_, nullptr);
+    kernels::f32_conv_general(path_, g, in, out, 0, rows * g.ow, packed_.data(), bias_.data(), act_, nullptr);
   }
 
   void run_depthwise_f32(const kernels::ConvGeometry& g, const float* in, float* out, std::size_t b, std::size_t e,

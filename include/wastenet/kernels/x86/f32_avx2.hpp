@@ -26,6 +26,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 #include <vector>
 
 #include "wastenet/kernels/portable.hpp"
@@ -85,6 +86,22 @@ WASTENET_AVX2 inline __m256 activate_avx2(__m256 x, const Activation& act) {
     _mm256_store_ps(v, x);
     for (float& f : v) f = act(f);
     return _mm256_load_ps(v);
+  }
+}
+
+/// Calls body(std::integral_constant<ActKind, A>{}) with the epilogue kind A for `kind`: the kinds
+/// activate_avx2 computes in vector form by name, every other kind as identity (whose epilogue
+/// then applies `act` through its scalar definition). One switch for every AVX2 kernel.
+template <class Body>
+inline void with_activation_avx2(ActKind kind, Body&& body) {
+  switch (kind) {
+    case ActKind::relu: return body(std::integral_constant<ActKind, ActKind::relu>{});
+    case ActKind::relu6: return body(std::integral_constant<ActKind, ActKind::relu6>{});
+    case ActKind::silu: return body(std::integral_constant<ActKind, ActKind::silu>{});
+    case ActKind::sigmoid: return body(std::integral_constant<ActKind, ActKind::sigmoid>{});
+    case ActKind::hardswish: return body(std::integral_constant<ActKind, ActKind::hardswish>{});
+    case ActKind::hardsigmoid: return body(std::integral_constant<ActKind, ActKind::hardsigmoid>{});
+    default: return body(std::integral_constant<ActKind, ActKind::identity>{});
   }
 }
 
@@ -262,11 +279,12 @@ WASTENET_AVX2 inline void f32_gemm_rows_avx2(const float* a, std::size_t lda, fl
   const std::size_t panels = (N + avx2_gemm_nr - 1) / avx2_gemm_nr;
   if (rows == 1) {  // one row: four panels at a time
     std::size_t p = 0;
-    for (; p + 4 <= panels; p += 4) f32_gemv_panels_avx2<A, 4>(a, packed + p * K * 16, K, N, p * 16, c, bias, act, res);
+    constexpr std::size_t nr = avx2_gemm_nr;
+    for (; p + 4 <= panels; p += 4) f32_gemv_panels_avx2<A, 4>(a, packed + p * K * nr, K, N, p * nr, c, bias, act, res);
     switch (panels - p) {
-      case 3: f32_gemv_panels_avx2<A, 3>(a, packed + p * K * 16, K, N, p * 16, c, bias, act, res); break;
-      case 2: f32_gemv_panels_avx2<A, 2>(a, packed + p * K * 16, K, N, p * 16, c, bias, act, res); break;
-      case 1: f32_gemv_panels_avx2<A, 1>(a, packed + p * K * 16, K, N, p * 16, c, bias, act, res); break;
+      case 3: f32_gemv_panels_avx2<A, 3>(a, packed + p * K * nr, K, N, p * nr, c, bias, act, res); break;
+      case 2: f32_gemv_panels_avx2<A, 2>(a, packed + p * K * nr, K, N, p * nr, c, bias, act, res); break;
+      case 1: f32_gemv_panels_avx2<A, 1>(a, packed + p * K * nr, K, N, p * nr, c, bias, act, res); break;
       default: break;
     }
     return;
@@ -277,7 +295,8 @@ WASTENET_AVX2 inline void f32_gemm_rows_avx2(const float* a, std::size_t lda, fl
       const std::size_t col = p * avx2_gemm_nr, cols = std::min(avx2_gemm_nr, N - col);
       for (std::size_t r = rb; r < re; r += avx2_gemm_mr) {
         f32_gemm_tile6x16_avx2<A>(a + r * lda, lda, std::min(avx2_gemm_mr, re - r), 1, 0, K,
-                                  packed + p * K * avx2_gemm_nr, c + r * ldc + col, ldc, cols, bias + col, act, res ? res + r * ldr + col : nullptr, ldr);
+                                  packed + p * K * avx2_gemm_nr, c + r * ldc + col, ldc, cols, bias + col, act,
+                                  res ? res + r * ldr + col : nullptr, ldr);
       }
     }
   }
@@ -288,15 +307,9 @@ WASTENET_AVX2 inline void f32_gemm_rows_avx2(const float* a, std::size_t lda, fl
 WASTENET_AVX2 inline void f32_gemm_6x16_avx2(const float* a, std::size_t lda, float* c, std::size_t ldc, std::size_t rows,
                                              std::size_t K, std::size_t N, const float* packed, const float* bias,
                                              const Activation& act, const float* res, std::size_t ldr) {
-  switch (act.kind) {
-    case ActKind::relu: return f32_gemm_rows_avx2<ActKind::relu>(a, lda, c, ldc, rows, K, N, packed, bias, act, res, ldr);
-    case ActKind::relu6: return f32_gemm_rows_avx2<ActKind::relu6>(a, lda, c, ldc, rows, K, N, packed, bias, act, res, ldr);
-    case ActKind::silu: return f32_gemm_rows_avx2<ActKind::silu>(a, lda, c, ldc, rows, K, N, packed, bias, act, res, ldr);
-    case ActKind::sigmoid: return f32_gemm_rows_avx2<ActKind::sigmoid>(a, lda, c, ldc, rows, K, N, packed, bias, act, res, ldr);
-    case ActKind::hardswish: return f32_gemm_rows_avx2<ActKind::hardswish>(a, lda, c, ldc, rows, K, N, packed, bias, act, res, ldr);
-    case ActKind::hardsigmoid: return f32_gemm_rows_avx2<ActKind::hardsigmoid>(a, lda, c, ldc, rows, K, N, packed, bias, act, res, ldr);
-    default: return f32_gemm_rows_avx2<ActKind::identity>(a, lda, c, ldc, rows, K, N, packed, bias, act, res, ldr);
-  }
+  with_activation_avx2(act.kind, [&](auto kind) {
+    f32_gemm_rows_avx2<decltype(kind)::value>(a, lda, c, ldc, rows, K, N, packed, bias, act, res, ldr);
+  });
 }
 
 /// 1x1 convolution rows [r0, r1) of the [M x K] input times packed weights: the contract of
@@ -335,9 +348,7 @@ WASTENET_AVX2 inline void f32_conv_direct_avx2(const ConvGeometry& g, const floa
   const std::size_t C = g.c, H = g.h, W = g.w, OH = g.oh, OW = g.ow, OC = g.oc;
   const std::size_t K = g.kh * g.kw * C, seg_len = g.kw * C, lda = g.sw * C, seg_stride = g.dh * W * C;
   const std::size_t panels = (OC + avx2_gemm_nr - 1) / avx2_gemm_nr;
-  // Columns [x_lo, x_hi) have every tap inside: ox * sw >= pw and ox * sw - pw + kw - 1 < W.
-  const std::size_t x_lo = std::min(OW, (g.pw + g.sw - 1) / g.sw);
-  const std::size_t x_hi = std::max(x_lo, W + g.pw >= g.kw ? std::min(OW, (W + g.pw - g.kw) / g.sw + 1) : 0);
+  const auto [x_lo, x_hi] = inside_columns(g);
   for (std::size_t p = p0; p < p1;) {
     const std::size_t n = p / (OH * OW), oy = p % (OH * OW) / OW, ox0 = p % OW;
     const std::size_t ox1 = std::min(OW, ox0 + (p1 - p));  // this row's part of the range
@@ -346,11 +357,12 @@ WASTENET_AVX2 inline void f32_conv_direct_avx2(const ConvGeometry& g, const floa
     if (d1 > d0) {
       // Kernel rows [ky0, ky1) lie inside the image.
       const std::ptrdiff_t iy0 = static_cast<std::ptrdiff_t>(oy * g.sh) - static_cast<std::ptrdiff_t>(g.ph);
+      auto iy = [&](std::size_t ky) { return iy0 + static_cast<std::ptrdiff_t>(ky * g.dh); };
       std::size_t ky0 = 0, ky1 = g.kh;
-      while (ky0 < ky1 && iy0 + static_cast<std::ptrdiff_t>(ky0 * g.dh) < 0) ++ky0;
-      while (ky1 > ky0 && iy0 + static_cast<std::ptrdiff_t>((ky1 - 1) * g.dh) >= static_cast<std::ptrdiff_t>(H)) --ky1;
-      const float* a_row = ky1 > ky0 ? in + ((n * H + static_cast<std::size_t>(iy0 + static_cast<std::ptrdiff_t>(ky0 * g.dh))) * W) * C
-                                     : in;
+      while (ky0 < ky1 && iy(ky0) < 0) ++ky0;
+      while (ky1 > ky0 && iy(ky1 - 1) >= static_cast<std::ptrdiff_t>(H)) --ky1;
+      // With no kernel row inside, the tiles run zero segments and read nothing.
+      const float* a_row = ky0 < ky1 ? in + (n * H + static_cast<std::size_t>(iy(ky0))) * W * C : in;
       for (std::size_t pn = 0; pn < panels; ++pn) {
         const std::size_t col = pn * avx2_gemm_nr, cols = std::min(avx2_gemm_nr, OC - col);
         const float* panel = packed + (pn * K + ky0 * seg_len) * avx2_gemm_nr;
@@ -374,15 +386,9 @@ WASTENET_AVX2 inline void f32_conv_avx2(const ConvGeometry& g, const float* in, 
                                         std::size_t p1, const float* packed, const float* bias, const Activation& act,
                                         const float* residual) {
   if (g.dw != 1) return f32_conv_im2col_avx2(g, in, out, p0, p1 - p0, packed, bias, act, residual);
-  switch (act.kind) {
-    case ActKind::relu: return f32_conv_direct_avx2<ActKind::relu>(g, in, out, p0, p1, packed, bias, act, residual);
-    case ActKind::relu6: return f32_conv_direct_avx2<ActKind::relu6>(g, in, out, p0, p1, packed, bias, act, residual);
-    case ActKind::silu: return f32_conv_direct_avx2<ActKind::silu>(g, in, out, p0, p1, packed, bias, act, residual);
-    case ActKind::sigmoid: return f32_conv_direct_avx2<ActKind::sigmoid>(g, in, out, p0, p1, packed, bias, act, residual);
-    case ActKind::hardswish: return f32_conv_direct_avx2<ActKind::hardswish>(g, in, out, p0, p1, packed, bias, act, residual);
-    case ActKind::hardsigmoid: return f32_conv_direct_avx2<ActKind::hardsigmoid>(g, in, out, p0, p1, packed, bias, act, residual);
-    default: return f32_conv_direct_avx2<ActKind::identity>(g, in, out, p0, p1, packed, bias, act, residual);
-  }
+  with_activation_avx2(act.kind, [&](auto kind) {
+    f32_conv_direct_avx2<decltype(kind)::value>(g, in, out, p0, p1, packed, bias, act, residual);
+  });
 }
 
 /// Channels [c0, c0 + 8 * V) of one output pixel of a depthwise convolution, V vectors at a time.
@@ -474,10 +480,7 @@ WASTENET_AVX2 inline void f32_dwconv_rows_avx2(const ConvGeometry& g, const floa
                                                std::size_t row1, const float* w, const float* bias, const Activation& act,
                                                const float* residual) {
   const std::size_t C = g.c;
-  // Output columns [x0, x1) read only columns inside the image.
-  const std::size_t x0 = std::min(g.ow, (g.pw + g.sw - 1) / g.sw);
-  const std::size_t reach = (g.kw - 1) * g.dw;
-  const std::size_t x1 = g.w + g.pw >= reach + 1 ? std::min(g.ow, (g.w + g.pw - reach - 1) / g.sw + 1) : 0;
+  const auto [x0, x1] = inside_columns(g);
   for (std::size_t row = row0; row < row1; ++row) {
     const std::size_t n = row / g.oh, oy = row % g.oh;
     const float* in_n = in + n * g.h * g.w * C;
@@ -504,15 +507,9 @@ WASTENET_AVX2 inline void f32_dwconv_rows_avx2(const ConvGeometry& g, const floa
 WASTENET_AVX2 inline void f32_dwconv_avx2(const ConvGeometry& g, const float* in, float* out, std::size_t row0,
                                           std::size_t row1, const float* w, const float* bias, const Activation& act,
                                           const float* residual) {
-  switch (act.kind) {
-    case ActKind::relu: return f32_dwconv_rows_avx2<ActKind::relu>(g, in, out, row0, row1, w, bias, act, residual);
-    case ActKind::relu6: return f32_dwconv_rows_avx2<ActKind::relu6>(g, in, out, row0, row1, w, bias, act, residual);
-    case ActKind::silu: return f32_dwconv_rows_avx2<ActKind::silu>(g, in, out, row0, row1, w, bias, act, residual);
-    case ActKind::sigmoid: return f32_dwconv_rows_avx2<ActKind::sigmoid>(g, in, out, row0, row1, w, bias, act, residual);
-    case ActKind::hardswish: return f32_dwconv_rows_avx2<ActKind::hardswish>(g, in, out, row0, row1, w, bias, act, residual);
-    case ActKind::hardsigmoid: return f32_dwconv_rows_avx2<ActKind::hardsigmoid>(g, in, out, row0, row1, w, bias, act, residual);
-    default: return f32_dwconv_rows_avx2<ActKind::identity>(g, in, out, row0, row1, w, bias, act, residual);
-  }
+  with_activation_avx2(act.kind, [&](auto kind) {
+    f32_dwconv_rows_avx2<decltype(kind)::value>(g, in, out, row0, row1, w, bias, act, residual);
+  });
 }
 
 }  // namespace wastenet::kernels

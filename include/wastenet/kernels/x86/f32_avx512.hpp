@@ -634,9 +634,7 @@ WASTENET_AVX512 inline void f32_dwconv_fixed_avx512(const ConvGeometry& g, const
   // Locals, not g's fields: stores through `out` would otherwise force reloads in the inner loop.
   const std::size_t C = g.c, H = g.h, W = g.w, OH = g.oh, OW = g.ow, SH = g.sh, SW = g.sw, PH = g.ph, PW = g.pw;
   const auto iH = static_cast<std::ptrdiff_t>(H);
-  // Output columns whose KW taps are all inside the image: ox*SW >= PW and ox*SW - PW + KW <= W.
-  const std::size_t ox_lo = std::min(OW, (PW + SW - 1) / SW);
-  const std::size_t ox_hi = W + PW >= KW ? std::min(OW, (W + PW - KW) / SW + 1) : 0;
+  const auto [ox_lo, ox_hi] = inside_columns(g);  // undilated here, g.kw == KW
   for (std::size_t row = row0; row < row1; ++row) {
     const std::size_t n = row / OH, oy = row % OH;
     const std::ptrdiff_t iy0 = static_cast<std::ptrdiff_t>(oy * SH) - static_cast<std::ptrdiff_t>(PH);
