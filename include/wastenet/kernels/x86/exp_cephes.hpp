@@ -1,6 +1,7 @@
-// wastenet/kernels/x86/exp_cephes.hpp - the constants of Cephes' expf, shared by the AVX-512 and
-// AVX2 exp so that both paths compute the same function: clamp, n = round(x log2 e),
+// wastenet/kernels/x86/exp_cephes.hpp - the constants of Cephes' expf: clamp, n = round(x log2 e),
 // r = x - n ln 2 (ln 2 in two parts, Cody and Waite), e^r by a degree-7 polynomial, times 2^n.
+// The AVX-512 exp uses all of them; the AVX2 sigmoid (f32_avx2.hpp) shares the clamp and the
+// reduction and has its own shorter polynomial.
 #pragma once
 
 namespace wastenet::kernels::exp_cephes {
