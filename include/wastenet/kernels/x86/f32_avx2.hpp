@@ -8,8 +8,9 @@
 // - f32_gemm_6x16_avx2: 1x1 convolution and dense layers. Weights packed once into 16-column
 //   panels [N/16][K][16]; 6 rows x 16 columns of accumulators (12 ymm) with broadcast inputs; the
 //   epilogue (bias, activation, residual) is applied in registers before the only store, masked on
-//   a narrower last panel. A single row runs four panels side by side instead. Each output is a
-//   sequential sum over k, so a row's result does not depend on which tile or thread computed it.
+//   a narrower last panel. A last panel of at most 8 columns runs as 12 rows x 8 columns, and a
+//   single row runs four panels side by side. Each output is a sequential sum over k, so a row's
+//   result does not depend on which tile or thread computed it.
 // - f32_conv_avx2: other ungrouped convolutions (the stems) on the same tiles, reading each kernel
 //   row's taps from the image in place; im2col only for border columns.
 // - f32_dwconv_avx2: depthwise convolution, 8 channels per ymm: four adjacent pixels x 16
@@ -145,28 +146,27 @@ inline const float* avx2_tile_row(const float* a, std::size_t lda, std::size_t r
   return r < rows ? a + r * lda : a;
 }
 
-/// Bias (already in `bias0/1`), activation, residual and store of one output row of a tile; a
-/// narrower last panel (`full` false) loads and stores only its `m0/m1` lanes.
+/// Bias (already in `bias`), activation, residual and store of 8 columns of one output row of a
+/// tile; a narrower last panel (`full` false) loads and stores only its `m` lanes.
+template <ActKind A>
+WASTENET_AVX2 inline void gemm_store_row8_avx2(__m256 v, __m256 bias, bool full, __m256i m, const Activation& act,
+                                               const float* res, float* c) {
+  v = activate_avx2<A>(_mm256_add_ps(v, bias), act);
+  if (full) {
+    if (res) v = _mm256_add_ps(v, _mm256_loadu_ps(res));
+    _mm256_storeu_ps(c, v);
+  } else {
+    if (res) v = _mm256_add_ps(v, _mm256_maskload_ps(res, m));
+    _mm256_maskstore_ps(c, m, v);
+  }
+}
+
+/// The same for 16 columns (`m0/m1` the lanes of each half).
 template <ActKind A>
 WASTENET_AVX2 inline void gemm_store_row16_avx2(__m256 v0, __m256 v1, __m256 bias0, __m256 bias1, bool full, __m256i m0,
                                                 __m256i m1, const Activation& act, const float* res, float* c) {
-  v0 = activate_avx2<A>(_mm256_add_ps(v0, bias0), act);
-  v1 = activate_avx2<A>(_mm256_add_ps(v1, bias1), act);
-  if (full) {
-    if (res) {
-      v0 = _mm256_add_ps(v0, _mm256_loadu_ps(res));
-      v1 = _mm256_add_ps(v1, _mm256_loadu_ps(res + 8));
-    }
-    _mm256_storeu_ps(c, v0);
-    _mm256_storeu_ps(c + 8, v1);
-    return;
-  }
-  if (res) {
-    v0 = _mm256_add_ps(v0, _mm256_maskload_ps(res, m0));
-    v1 = _mm256_add_ps(v1, _mm256_maskload_ps(res + 8, m1));
-  }
-  _mm256_maskstore_ps(c, m0, v0);
-  _mm256_maskstore_ps(c + 8, m1, v1);
+  gemm_store_row8_avx2<A>(v0, bias0, full, m0, act, res, c);
+  gemm_store_row8_avx2<A>(v1, bias1, full, m1, act, res ? res + 8 : nullptr, c + 8);
 }
 
 /// Up to 6 rows x one 16-column panel (12 named accumulators; arrays would be spilled for the
@@ -237,6 +237,55 @@ WASTENET_AVX2 inline void f32_gemm_tile6x16_avx2(const float* a, std::size_t lda
   }
 }
 
+/// Rows per tile of a last panel of at most 8 columns.
+inline constexpr std::size_t avx2_gemm_narrow_mr = 12;
+
+/// Up to 12 rows x a last panel of at most 8 real columns, one accumulator per row: the 6x16 tile
+/// would spend half its FMAs on the panel's zero padding (N = 24 and 40 in MobileNetV2 and
+/// EfficientNet). Each output is the same sum in the same order as in the 6x16 tile, so a row's
+/// bits do not depend on which tile computed it.
+template <ActKind A>
+WASTENET_AVX2 inline void f32_gemm_tile12x8_avx2(const float* a, std::size_t lda, std::size_t rows, std::size_t K,
+                                                 const float* panel, float* c, std::size_t ldc, std::size_t cols,
+                                                 const float* bias, const Activation& act, const float* res,
+                                                 std::size_t ldr) {
+  __m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0;
+  __m256 c6 = c0, c7 = c0, c8 = c0, c9 = c0, c10 = c0, c11 = c0;
+  const float* a0 = a;
+  const float* a1 = avx2_tile_row(a, lda, rows, 1);
+  const float* a2 = avx2_tile_row(a, lda, rows, 2);
+  const float* a3 = avx2_tile_row(a, lda, rows, 3);
+  const float* a4 = avx2_tile_row(a, lda, rows, 4);
+  const float* a5 = avx2_tile_row(a, lda, rows, 5);
+  const float* a6 = avx2_tile_row(a, lda, rows, 6);
+  const float* a7 = avx2_tile_row(a, lda, rows, 7);
+  const float* a8 = avx2_tile_row(a, lda, rows, 8);
+  const float* a9 = avx2_tile_row(a, lda, rows, 9);
+  const float* a10 = avx2_tile_row(a, lda, rows, 10);
+  const float* a11 = avx2_tile_row(a, lda, rows, 11);
+  for (std::size_t k = 0; k < K; ++k) {
+    const __m256 b = _mm256_load_ps(panel + k * 16);
+    c0 = _mm256_fmadd_ps(_mm256_broadcast_ss(a0 + k), b, c0);
+    c1 = _mm256_fmadd_ps(_mm256_broadcast_ss(a1 + k), b, c1);
+    c2 = _mm256_fmadd_ps(_mm256_broadcast_ss(a2 + k), b, c2);
+    c3 = _mm256_fmadd_ps(_mm256_broadcast_ss(a3 + k), b, c3);
+    c4 = _mm256_fmadd_ps(_mm256_broadcast_ss(a4 + k), b, c4);
+    c5 = _mm256_fmadd_ps(_mm256_broadcast_ss(a5 + k), b, c5);
+    c6 = _mm256_fmadd_ps(_mm256_broadcast_ss(a6 + k), b, c6);
+    c7 = _mm256_fmadd_ps(_mm256_broadcast_ss(a7 + k), b, c7);
+    c8 = _mm256_fmadd_ps(_mm256_broadcast_ss(a8 + k), b, c8);
+    c9 = _mm256_fmadd_ps(_mm256_broadcast_ss(a9 + k), b, c9);
+    c10 = _mm256_fmadd_ps(_mm256_broadcast_ss(a10 + k), b, c10);
+    c11 = _mm256_fmadd_ps(_mm256_broadcast_ss(a11 + k), b, c11);
+  }
+  const __m256 acc[12] = {c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11};
+  const __m256i m = lanes_avx2(cols);
+  const __m256 bias0 = _mm256_maskload_ps(bias, m);
+  for (std::size_t r = 0; r < rows; ++r) {
+    gemm_store_row8_avx2<A>(acc[r], bias0, cols == 8, m, act, res ? res + r * ldr : nullptr, c + r * ldc);
+  }
+}
+
 /// A single row times NP (1 to 4) consecutive panels: the matrix-vector products of the squeeze-and-
 /// excitation and classifier layers, where a 6-row tile would spend 5 of every 6 FMAs on copies of
 /// the row and wait on 2 dependent chains. The panels side by side give 2 x NP independent chains.
@@ -283,7 +332,7 @@ WASTENET_AVX2 inline void f32_gemm_rows_avx2(const float* a, std::size_t lda, fl
                                              std::size_t K, std::size_t N, const float* packed, const float* bias,
                                              const Activation& act, const float* res, std::size_t ldr) {
   // Panels outermost within a row block: a panel (K x 16 floats) stays in L1/L2 while the rows stream.
-  constexpr std::size_t row_block = 72;  // whole 6-row tiles
+  constexpr std::size_t row_block = 72;  // whole 6-row and 12-row tiles
   const std::size_t panels = (N + avx2_gemm_nr - 1) / avx2_gemm_nr;
   if (rows == 1) {  // one row: four panels at a time
     std::size_t p = 0;
@@ -301,6 +350,14 @@ WASTENET_AVX2 inline void f32_gemm_rows_avx2(const float* a, std::size_t lda, fl
     const std::size_t re = std::min(rows, rb + row_block);
     for (std::size_t p = 0; p < panels; ++p) {
       const std::size_t col = p * avx2_gemm_nr, cols = std::min(avx2_gemm_nr, N - col);
+      if (cols <= 8) {
+        for (std::size_t r = rb; r < re; r += avx2_gemm_narrow_mr) {
+          f32_gemm_tile12x8_avx2<A>(a + r * lda, lda, std::min(avx2_gemm_narrow_mr, re - r), K,
+                                    packed + p * K * avx2_gemm_nr, c + r * ldc + col, ldc, cols, bias + col, act,
+                                    res ? res + r * ldr + col : nullptr, ldr);
+        }
+        continue;
+      }
       for (std::size_t r = rb; r < re; r += avx2_gemm_mr) {
         f32_gemm_tile6x16_avx2<A>(a + r * lda, lda, std::min(avx2_gemm_mr, re - r), 1, 0, K,
                                   packed + p * K * avx2_gemm_nr, c + r * ldc + col, ldc, cols, bias + col, act,
