@@ -89,6 +89,7 @@ std::vector<ConvCase> conv_cases() {
       {"pointwise_half_panel_24_to_144", conv(24, 144, 1, 1, 0), 1, 7, 11},  // last panel 16 wide, 77 rows
       {"pointwise_16_columns", conv(32, 16, 1, 1, 0), 2, 5, 5},
       {"pointwise_narrow_panel_96_to_24", conv(96, 24, 1, 1, 0), 1, 7, 11},  // 8-column panel, 77 rows
+      {"pointwise_7x7_lone_last_row", conv(160, 40, 1, 1, 0), 1, 7, 7},  // 49 rows: 8 tiles, then one row
       {"pointwise_wide_320_to_1280", conv(320, 1280, 1, 1, 0), 1, 7, 7},
       {"depthwise_3x3_s1", conv(32, 32, 3, 1, 1, 32), 1, 12, 12},
       {"depthwise_3x3_s2_odd_channels", conv(21, 21, 3, 2, 1, 21), 2, 9, 11},

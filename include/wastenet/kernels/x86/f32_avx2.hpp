@@ -327,6 +327,22 @@ WASTENET_AVX2 inline void f32_gemv_panels_avx2(const float* a, const float* pane
   }
 }
 
+/// One row times every panel, four panels at a time.
+template <ActKind A>
+WASTENET_AVX2 inline void f32_gemv_avx2(const float* a, std::size_t K, std::size_t N, const float* packed, float* c,
+                                        const float* bias, const Activation& act, const float* res) {
+  constexpr std::size_t nr = avx2_gemm_nr;
+  const std::size_t panels = (N + nr - 1) / nr;
+  std::size_t p = 0;
+  for (; p + 4 <= panels; p += 4) f32_gemv_panels_avx2<A, 4>(a, packed + p * K * nr, K, N, p * nr, c, bias, act, res);
+  switch (panels - p) {
+    case 3: f32_gemv_panels_avx2<A, 3>(a, packed + p * K * nr, K, N, p * nr, c, bias, act, res); break;
+    case 2: f32_gemv_panels_avx2<A, 2>(a, packed + p * K * nr, K, N, p * nr, c, bias, act, res); break;
+    case 1: f32_gemv_panels_avx2<A, 1>(a, packed + p * K * nr, K, N, p * nr, c, bias, act, res); break;
+    default: break;
+  }
+}
+
 template <ActKind A>
 WASTENET_AVX2 inline void f32_gemm_rows_avx2(const float* a, std::size_t lda, float* c, std::size_t ldc, std::size_t rows,
                                              std::size_t K, std::size_t N, const float* packed, const float* bias,
@@ -334,35 +350,30 @@ WASTENET_AVX2 inline void f32_gemm_rows_avx2(const float* a, std::size_t lda, fl
   // Panels outermost within a row block: a panel (K x 16 floats) stays in L1/L2 while the rows stream.
   constexpr std::size_t row_block = 72;  // whole 6-row and 12-row tiles
   const std::size_t panels = (N + avx2_gemm_nr - 1) / avx2_gemm_nr;
-  if (rows == 1) {  // one row: four panels at a time
-    std::size_t p = 0;
-    constexpr std::size_t nr = avx2_gemm_nr;
-    for (; p + 4 <= panels; p += 4) f32_gemv_panels_avx2<A, 4>(a, packed + p * K * nr, K, N, p * nr, c, bias, act, res);
-    switch (panels - p) {
-      case 3: f32_gemv_panels_avx2<A, 3>(a, packed + p * K * nr, K, N, p * nr, c, bias, act, res); break;
-      case 2: f32_gemv_panels_avx2<A, 2>(a, packed + p * K * nr, K, N, p * nr, c, bias, act, res); break;
-      case 1: f32_gemv_panels_avx2<A, 1>(a, packed + p * K * nr, K, N, p * nr, c, bias, act, res); break;
-      default: break;
-    }
-    return;
-  }
   for (std::size_t rb = 0; rb < rows; rb += row_block) {
     const std::size_t re = std::min(rows, rb + row_block);
+    // A lone last row (7x7 maps: 49 = 8 x 6 + 1) takes the matrix-vector kernel, where a 6-row tile
+    // would spend 5 of every 6 FMAs on copies of it. Same bits either way.
+    const std::size_t tiled_end = (re - rb) % avx2_gemm_mr == 1 ? re - 1 : re;
     for (std::size_t p = 0; p < panels; ++p) {
       const std::size_t col = p * avx2_gemm_nr, cols = std::min(avx2_gemm_nr, N - col);
       if (cols <= 8) {
-        for (std::size_t r = rb; r < re; r += avx2_gemm_narrow_mr) {
-          f32_gemm_tile12x8_avx2<A>(a + r * lda, lda, std::min(avx2_gemm_narrow_mr, re - r), K,
+        for (std::size_t r = rb; r < tiled_end; r += avx2_gemm_narrow_mr) {
+          f32_gemm_tile12x8_avx2<A>(a + r * lda, lda, std::min(avx2_gemm_narrow_mr, tiled_end - r), K,
                                     packed + p * K * avx2_gemm_nr, c + r * ldc + col, ldc, cols, bias + col, act,
                                     res ? res + r * ldr + col : nullptr, ldr);
         }
         continue;
       }
-      for (std::size_t r = rb; r < re; r += avx2_gemm_mr) {
-        f32_gemm_tile6x16_avx2<A>(a + r * lda, lda, std::min(avx2_gemm_mr, re - r), 1, 0, K,
+      for (std::size_t r = rb; r < tiled_end; r += avx2_gemm_mr) {
+        f32_gemm_tile6x16_avx2<A>(a + r * lda, lda, std::min(avx2_gemm_mr, tiled_end - r), 1, 0, K,
                                   packed + p * K * avx2_gemm_nr, c + r * ldc + col, ldc, cols, bias + col, act,
                                   res ? res + r * ldr + col : nullptr, ldr);
       }
+    }
+    if (tiled_end < re) {
+      f32_gemv_avx2<A>(a + tiled_end * lda, K, N, packed, c + tiled_end * ldc, bias, act,
+                       res ? res + tiled_end * ldr : nullptr);
     }
   }
 }
