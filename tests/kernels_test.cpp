@@ -294,9 +294,9 @@ TEST(Avx2Sigmoid, IsWithinSixUlpOfDoublePrecisionAndSaturatesAtTheEnds) {
     }
   }
   EXPECT_LE(worst_ulp, 6.0) << "at x = " << worst_x << " over " << xs.size() << " inputs";
-  // Below -87 the true value is under 2^-126: the result is exactly 0, never garbage from the
-  // exponent field. Above 17 the true value rounds to 1, and the reciprocal's Newton step may land
-  // one float either side of it.
+  // Below about -87.3 the true value is under 2^-126: the result is exactly 0, never garbage from
+  // the exponent field. Above 17 the true value rounds to 1, and the reciprocal's Newton step may
+  // land one float either side of it.
   const float ends[8] = {-1e30f, -100.f, -88.5f, -87.5f, 17.5f, 88.5f, 100.f, 1e30f};
   float s[8];
   sigmoid_avx2_of(ends, s);

@@ -68,6 +68,13 @@ inline ColumnRange inside_columns(const ConvGeometry& g) {
   return {first, std::max(first, last)};
 }
 
+/// Row r of a GEMM micro-tile of `rows` rows at `a` (row stride lda): rows past the end re-read
+/// row 0, so the tile's loop needs no branch; their results are never stored. Shared by the
+/// AVX2 and AVX-512 tiles.
+inline const float* tile_row(const float* a, std::size_t lda, std::size_t rows, std::size_t r) {
+  return r < rows ? a + r * lda : a;
+}
+
 /// Channels [c0, c1) of output pixel (oy, ox) of a depthwise convolution into `o` (that pixel's
 /// output; `res` its residual or null), `in_n` the input image. Taps outside the image are skipped,
 /// so each output sums bias, then the taps in [ky][kx] order. The AVX2 kernel finishes channels

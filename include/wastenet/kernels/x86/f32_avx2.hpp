@@ -41,17 +41,17 @@ namespace wastenet::kernels {
 /// Rows per GEMM micro-tile.
 inline constexpr std::size_t avx2_gemm_mr = 6;
 
-/// 1 / (1 + e^-x) on 8 lanes, for SiLU, sigmoid and the SE gates: within 6 ulp for
-/// x >= -87 (kernels_test measures it), 0 below, where the true value is under 2^-126. SiLU is a
-/// fifth of EfficientNet-B0's time, so this spends 17 vector operations where Cephes' exp and the
-/// same reciprocal spent 23:
+/// 1 / (1 + e^-x) on 8 lanes, for SiLU, sigmoid and the SE gates: within 6 ulp for x >= -87
+/// (kernels_test measures it); 0 below about -87.3, where the true value is under 2^-126, the
+/// smallest normal float. SiLU is a fifth of EfficientNet-B0's time, so this spends 17 vector
+/// operations where Cephes' exp and the same reciprocal spent 23:
 /// - e^-x = 2^n e^-r with n = round(-x log2 e) and r = x + n ln 2 (ln 2 in two parts, Cody and Waite);
 /// - n is rounded by adding 1.5 * 2^23, which leaves n in the low mantissa bits, and 2^n is applied
 ///   by adding n << 23 to the exponent field of e^-r, an integer add instead of a multiply;
 /// - e^-r on |r| <= ln2 / 2 by a degree-5 minimax polynomial (relative error 7.5e-8);
 /// - 1 / d by a 12-bit reciprocal and one Newton step.
 WASTENET_AVX2 inline __m256 sigmoid_avx2(__m256 x) {
-  // Clamped so that n stays within [-126, 127]: 2^n and e^-x are then normal or exactly 1 + e^-x = 1.
+  // Clamped so that n stays within [-126, 127] and adding it to the exponent field cannot wrap.
   x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-exp_cephes::max_x)), _mm256_set1_ps(-exp_cephes::min_x));
   const __m256 round_magic = _mm256_set1_ps(12582912.f);  // 1.5 * 2^23
   const __m256 n_magic = _mm256_fmadd_ps(x, _mm256_set1_ps(-exp_cephes::log2e), round_magic);
@@ -141,11 +141,6 @@ WASTENET_AVX2 inline __m256i lanes_avx2(std::size_t n) {
   return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(std::min<std::size_t>(n, 8))), idx);
 }
 
-/// Row r of a tile, or row 0 for rows the tile does not have (computed, never stored).
-inline const float* avx2_tile_row(const float* a, std::size_t lda, std::size_t rows, std::size_t r) {
-  return r < rows ? a + r * lda : a;
-}
-
 /// Bias (already in `bias`), activation, residual and store of 8 columns of one output row of a
 /// tile; a narrower last panel (`full` false) loads and stores only its `m` lanes.
 template <ActKind A>
@@ -183,11 +178,11 @@ WASTENET_AVX2 inline void f32_gemm_tile6x16_avx2(const float* a, std::size_t lda
   __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
   for (std::size_t s = 0; s < segs; ++s) {
     const float* a0 = a + s * seg_stride;
-    const float* a1 = avx2_tile_row(a0, lda, rows, 1);
-    const float* a2 = avx2_tile_row(a0, lda, rows, 2);
-    const float* a3 = avx2_tile_row(a0, lda, rows, 3);
-    const float* a4 = avx2_tile_row(a0, lda, rows, 4);
-    const float* a5 = avx2_tile_row(a0, lda, rows, 5);
+    const float* a1 = tile_row(a0, lda, rows, 1);
+    const float* a2 = tile_row(a0, lda, rows, 2);
+    const float* a3 = tile_row(a0, lda, rows, 3);
+    const float* a4 = tile_row(a0, lda, rows, 4);
+    const float* a5 = tile_row(a0, lda, rows, 5);
     const float* w = panel + s * seg_len * 16;
     for (std::size_t k = 0; k < seg_len; ++k) {
       const __m256 b0 = _mm256_load_ps(w + k * 16);
@@ -240,10 +235,11 @@ WASTENET_AVX2 inline void f32_gemm_tile6x16_avx2(const float* a, std::size_t lda
 /// Rows per tile of a last panel of at most 8 columns.
 inline constexpr std::size_t avx2_gemm_narrow_mr = 12;
 
-/// Up to 12 rows x a last panel of at most 8 real columns, one accumulator per row: the 6x16 tile
-/// would spend half its FMAs on the panel's zero padding (N = 24 and 40 in MobileNetV2 and
+/// Up to 12 rows x a last panel of at most 8 real columns, one named accumulator per row: the 6x16
+/// tile would spend half its FMAs on the panel's zero padding (N = 24 and 40 in MobileNetV2 and
 /// EfficientNet). Each output is the same sum in the same order as in the 6x16 tile, so a row's
-/// bits do not depend on which tile computed it.
+/// bits do not depend on which tile computed it. (GCC 12 keeps 4 of the 12 row pointers on the
+/// stack; 10 rows, which need none there, were no faster on Zen 3.)
 template <ActKind A>
 WASTENET_AVX2 inline void f32_gemm_tile12x8_avx2(const float* a, std::size_t lda, std::size_t rows, std::size_t K,
                                                  const float* panel, float* c, std::size_t ldc, std::size_t cols,
@@ -252,17 +248,17 @@ WASTENET_AVX2 inline void f32_gemm_tile12x8_avx2(const float* a, std::size_t lda
   __m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0;
   __m256 c6 = c0, c7 = c0, c8 = c0, c9 = c0, c10 = c0, c11 = c0;
   const float* a0 = a;
-  const float* a1 = avx2_tile_row(a, lda, rows, 1);
-  const float* a2 = avx2_tile_row(a, lda, rows, 2);
-  const float* a3 = avx2_tile_row(a, lda, rows, 3);
-  const float* a4 = avx2_tile_row(a, lda, rows, 4);
-  const float* a5 = avx2_tile_row(a, lda, rows, 5);
-  const float* a6 = avx2_tile_row(a, lda, rows, 6);
-  const float* a7 = avx2_tile_row(a, lda, rows, 7);
-  const float* a8 = avx2_tile_row(a, lda, rows, 8);
-  const float* a9 = avx2_tile_row(a, lda, rows, 9);
-  const float* a10 = avx2_tile_row(a, lda, rows, 10);
-  const float* a11 = avx2_tile_row(a, lda, rows, 11);
+  const float* a1 = tile_row(a, lda, rows, 1);
+  const float* a2 = tile_row(a, lda, rows, 2);
+  const float* a3 = tile_row(a, lda, rows, 3);
+  const float* a4 = tile_row(a, lda, rows, 4);
+  const float* a5 = tile_row(a, lda, rows, 5);
+  const float* a6 = tile_row(a, lda, rows, 6);
+  const float* a7 = tile_row(a, lda, rows, 7);
+  const float* a8 = tile_row(a, lda, rows, 8);
+  const float* a9 = tile_row(a, lda, rows, 9);
+  const float* a10 = tile_row(a, lda, rows, 10);
+  const float* a11 = tile_row(a, lda, rows, 11);
   for (std::size_t k = 0; k < K; ++k) {
     const __m256 b = _mm256_load_ps(panel + k * 16);
     c0 = _mm256_fmadd_ps(_mm256_broadcast_ss(a0 + k), b, c0);

@@ -180,12 +180,6 @@ inline void panels_to_half(const float* panels, std::size_t n, std::uint16_t* ou
   for (std::size_t i = 0; i < n; ++i) out[i] = float_to_half_bits(panels[i]);
 }
 
-/// Row r of a micro-tile of `rows` rows at `a`: rows past the end re-read row 0, so the tile's
-/// loop needs no branch; their results are never stored.
-inline const float* tile_row(const float* a, std::size_t lda, std::size_t rows, std::size_t r) {
-  return r < rows ? a + r * lda : a;
-}
-
 /// One micro-tile: up to 7 rows x one 32-column panel, 14 named accumulators (arrays would be
 /// spilled to the stack for the epilogue). Missing rows (rows < 7) re-read row 0 and are not stored.
 template <EpilogueAct A, class PanelT>
