@@ -259,6 +259,46 @@ TEST_P(SingleRow, HasTheBitsOfTheTiles) {
 INSTANTIATE_TEST_SUITE_P(Paths, SingleRow, ::testing::Values(KernelPath::f16c, KernelPath::avx512),
                          [](const auto& info) { return std::string(wastenet::kernel_path_name(info.param)); });
 
+// With fewer rows than columns (7x7 maps), the AVX2 path splits a 1x1 convolution's columns
+// among threads instead of its rows: the output must keep the bits of one thread.
+class ThreadSplit : public ::testing::TestWithParam<KernelPath> {
+ protected:
+  void TearDown() override { wastenet::reset_kernel_path(); }
+};
+
+TEST_P(ThreadSplit, GivesTheBitsOfOneThread) {
+  wastenet::set_kernel_path(GetParam());
+  std::mt19937 rng(31);
+  struct Case {
+    std::size_t h, w, cin, cout;
+  };
+  // Columns split (49 rows, 1152 or 70 columns: whole panels and a narrow last one), then rows.
+  for (const Case& c : {Case{7, 7, 192, 1152}, Case{7, 7, 33, 70}, Case{1, 3, 45, 260}, Case{14, 14, 112, 96}}) {
+    const ConvParams p = conv(c.cin, c.cout, 1, 1, 0);
+    const Shape4 in_shape{1, c.h, c.w, c.cin};
+    const auto in = random_vector(in_shape.count(), rng, 2.f);
+    const auto weight = random_vector(c.cout * c.cin, rng, 0.3f);
+    const auto bias = random_vector(c.cout, rng, 0.5f);
+    const auto res = random_vector(c.h * c.w * c.cout, rng, 1.f);
+    const wastenet::Conv2d layer(p, weight, bias, nullptr, Activation{ActKind::silu});
+    for (const float* r : {static_cast<const float*>(nullptr), res.data()}) {
+      std::vector<float> one(res.size(), std::nanf(""));
+      wastenet::ThreadPool single(1);
+      layer.forward(in.data(), in_shape, one.data(), r, single);
+      for (std::size_t threads : {2, 3}) {
+        std::vector<float> split(res.size(), std::nanf(""));
+        wastenet::ThreadPool pool(threads);
+        layer.forward(in.data(), in_shape, split.data(), r, pool);
+        EXPECT_EQ(std::memcmp(split.data(), one.data(), one.size() * sizeof(float)), 0)
+            << c.h << "x" << c.w << " " << c.cin << "->" << c.cout << ", " << threads << " threads" << (r ? ", residual" : "");
+      }
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Paths, ThreadSplit, ::testing::ValuesIn(supported_paths()),
+                         [](const auto& info) { return std::string(wastenet::kernel_path_name(info.param)); });
+
 #if WASTENET_X86_KERNELS
 // The AVX2 sigmoid (SiLU's and the SE gates') against double precision, in units in the last place
 // of the float result, over every 97th float in [-87, 88] (about 23 million) and the clamped ends.
@@ -304,6 +344,55 @@ TEST(Avx2Sigmoid, IsWithinSixUlpOfDoublePrecisionAndSaturatesAtTheEnds) {
   for (std::size_t j = 4; j < 8; ++j) {
     EXPECT_GE(s[j], std::nextafter(1.f, 0.f)) << "x = " << ends[j];
     EXPECT_LE(s[j], std::nextafter(1.f, 2.f)) << "x = " << ends[j];
+  }
+}
+#endif
+
+#if WASTENET_X86_KERNELS
+// The AVX2 depthwise sweep (each input pixel loaded once per kernel row for up to 8 outputs) must
+// give every output the bits of the one-pixel kernel, which adds the taps in the same order: which
+// kernel an output meets depends on the image width and on where a fused band starts.
+template <ActKind A>
+WASTENET_AVX2 void dwconv_one_pixel_at_a_time(const wastenet::kernels::ConvGeometry& g, const float* in, const float* w,
+                                              const float* bias, const Activation& act, const float* res, float* out) {
+  for (std::size_t oy = 0; oy < g.oh; ++oy)
+    for (std::size_t ox = 0; ox < g.ow; ++ox) {
+      const std::size_t at = (oy * g.ow + ox) * g.c;
+      wastenet::kernels::dwconv_pixel_channels_avx2<A>(in, g, oy, ox, 0, w, bias, act, res ? res + at : nullptr, out + at);
+    }
+}
+
+TEST(DepthwiseSweep, HasTheBitsOfOnePixelAtATime) {
+  if (!wastenet::kernel_path_supported(KernelPath::f16c)) GTEST_SKIP() << "this CPU has no AVX2 and FMA";
+  std::mt19937 rng(77);
+  struct Shape {
+    std::size_t k, stride, h, w, c;
+  };
+  // Widths that leave 8- and 4-pixel blocks, then 3, 2, 1 or no interior pixels; channel counts
+  // with and without a tail past the last multiple of 8.
+  const Shape shapes[] = {{3, 1, 6, 23, 24}, {3, 1, 5, 14, 44}, {3, 1, 4, 7, 8},   {3, 1, 3, 4, 16},
+                          {5, 1, 6, 28, 24}, {5, 1, 7, 14, 40}, {5, 1, 7, 7, 16},  {5, 1, 5, 6, 12},
+                          {5, 1, 4, 9, 20},  {5, 2, 9, 31, 24}, {5, 2, 8, 14, 44}, {5, 2, 5, 13, 8}};
+  for (const Shape& sh : shapes) {
+    const std::size_t pad = sh.k / 2, oh = (sh.h + 2 * pad - sh.k) / sh.stride + 1, ow = (sh.w + 2 * pad - sh.k) / sh.stride + 1;
+    const wastenet::kernels::ConvGeometry g{1, sh.h, sh.w, sh.c, oh, ow, sh.c, sh.k, sh.k, sh.stride, sh.stride, pad, pad, 1, 1, sh.c};
+    const auto in = random_vector(sh.h * sh.w * sh.c, rng, 2.f);
+    const auto w = random_vector(sh.k * sh.k * sh.c, rng, 0.5f);
+    const auto bias = random_vector(sh.c, rng, 0.5f);
+    const auto res = random_vector(oh * ow * sh.c, rng, 1.f);
+    for (ActKind kind : {ActKind::identity, ActKind::relu6, ActKind::silu, ActKind::hardswish}) {
+      const Activation act{kind};
+      for (const float* r : {static_cast<const float*>(nullptr), res.data()}) {
+        std::vector<float> swept(oh * ow * sh.c, std::nanf("")), reference(swept.size(), std::nanf(""));
+        wastenet::kernels::f32_dwconv_avx2(g, in.data(), swept.data(), 0, oh, w.data(), bias.data(), act, r);
+        wastenet::kernels::with_activation_avx2(kind, [&](auto a) {
+          dwconv_one_pixel_at_a_time<decltype(a)::value>(g, in.data(), w.data(), bias.data(), act, r, reference.data());
+        });
+        EXPECT_EQ(std::memcmp(swept.data(), reference.data(), swept.size() * sizeof(float)), 0)
+            << sh.k << "x" << sh.k << "/" << sh.stride << " on " << sh.h << "x" << sh.w << "x" << sh.c << ", "
+            << wastenet::activation_name(kind) << (r ? ", residual" : "");
+      }
+    }
   }
 }
 #endif

@@ -152,11 +152,19 @@ class Conv2d final : public Layer {
     }
 #endif
     switch (kind_) {
-      case Kind::pointwise:
-        pool.parallel_for(s.n * s.h * s.w, [&](std::size_t b, std::size_t e) {
-          kernels::f32_gemm_epilogue(path_, in, out, b, e, p_.in_channels, p_.out_channels, packed_.data(), bias_.data(), act_, residual);
+      case Kind::pointwise: {
+        const std::size_t rows = s.n * s.h * s.w, K = p_.in_channels, N = p_.out_channels;
+        if (kernels::gemm_splits_columns(path_, rows, N, pool.threads())) {
+          pool.parallel_for(N, [&](std::size_t b, std::size_t e) {
+            kernels::f32_gemm_epilogue_columns(path_, in, out, rows, K, N, b, e, packed_.data(), bias_.data(), act_, residual);
+          }, kernels::gemm_column_grain(path_));
+          break;
+        }
+        pool.parallel_for(rows, [&](std::size_t b, std::size_t e) {
+          kernels::f32_gemm_epilogue(path_, in, out, b, e, K, N, packed_.data(), bias_.data(), act_, residual);
         }, 16);
         break;
+      }
       case Kind::depthwise:
         pool.parallel_for(o.n * o.h, [&](std::size_t b, std::size_t e) {
           kernels::f32_dwconv(path_, g, in, out, b, e, packed_.data(), bias_.data(), act_, residual);

@@ -13,9 +13,11 @@
 //   result does not depend on which tile or thread computed it.
 // - f32_conv_avx2: other ungrouped convolutions (the stems) on the same tiles, reading each kernel
 //   row's taps from the image in place; im2col only for border columns.
-// - f32_dwconv_avx2: depthwise convolution, 8 channels per ymm: four adjacent pixels x 16
-//   channels where the taps stay inside the image, else one pixel x 32 channels with taps outside
-//   skipped; the activation and residual fused.
+// - f32_dwconv_avx2: depthwise convolution, 8 channels per ymm. 5x5 kernels, and 3x3 at stride 1,
+//   sweep up to 8 adjacent pixels per kernel row where the taps stay inside the image, loading
+//   each input once for every weight that reads it; other kernels take four pixels x 16 channels
+//   there. Elsewhere one pixel x 32 channels with taps outside skipped; the activation and
+//   residual fused. Every kernel adds an output's taps in the same order: the same bits.
 #pragma once
 
 #include "wastenet/kernels/dispatch.hpp"
@@ -71,6 +73,14 @@ WASTENET_AVX2 inline __m256 sigmoid_avx2(__m256 x) {
   return _mm256_mul_ps(rc, _mm256_fnmadd_ps(d, rc, _mm256_set1_ps(2.f)));
 }
 
+/// v, opaque to the compiler: a product returned through it is never fused with a later addition.
+/// (GCC, at -ffp-contract=fast, fused SiLU's product with the residual's addition in some inlined
+/// copies of an epilogue and not in others, so an output's bits depended on which kernel made it.)
+WASTENET_AVX2 inline __m256 unfused_avx2(__m256 v) {
+  __asm__("" : "+x"(v));
+  return v;
+}
+
 /// The activation on 8 lanes, its kind fixed at compile time so that epilogues are straight-line
 /// code. Kinds without a vector form (identity's `A` with another `act.kind`) go through the scalar
 /// definition: pass ActKind::identity as A and the real kind in `act` (see avx2_epilogue_kind).
@@ -85,10 +95,10 @@ WASTENET_AVX2 inline __m256 activate_avx2(__m256 x, const Activation& act) {
     const __m256 g = _mm256_mul_ps(_mm256_min_ps(_mm256_max_ps(_mm256_add_ps(x, _mm256_set1_ps(3.f)), zero),
                                                  _mm256_set1_ps(6.f)),
                                    _mm256_set1_ps(1.f / 6.f));
-    return A == ActKind::hardswish ? _mm256_mul_ps(x, g) : g;
+    return unfused_avx2(A == ActKind::hardswish ? _mm256_mul_ps(x, g) : g);
   } else if constexpr (A == ActKind::silu || A == ActKind::sigmoid) {
     const __m256 s = sigmoid_avx2(x);
-    return A == ActKind::silu ? _mm256_mul_ps(x, s) : s;
+    return unfused_avx2(A == ActKind::silu ? _mm256_mul_ps(x, s) : s);
   } else {
     if (act.kind == ActKind::identity) return x;
     alignas(32) float v[8];
@@ -463,14 +473,30 @@ WASTENET_AVX2 inline void f32_conv_avx2(const ConvGeometry& g, const float* in, 
   });
 }
 
-/// Channels [c0, c0 + 8 * V) of one output pixel of a depthwise convolution, V vectors at a time.
-template <ActKind A, int V>
+/// 8 floats at p, or only the lanes of m when `Masked` (the others read as 0, and never touched).
+template <bool Masked>
+WASTENET_AVX2 inline __m256 load_lanes_avx2(const float* p, __m256i m) {
+  if constexpr (Masked) {
+    return _mm256_maskload_ps(p, m);
+  } else {
+    (void)m;
+    return _mm256_loadu_ps(p);
+  }
+}
+
+/// Channels [c0, c0 + 8 * V) of one output pixel of a depthwise convolution, V vectors at a time;
+/// `Masked` (V = 1): channels [c0, C), fewer than 8, past the last multiple of 8, in masked lanes.
+/// (Not the portable loop for those: inlined here, the compiler would contract its products and
+/// sums into FMAs in some copies and not in others.)
+template <ActKind A, int V, bool Masked = false>
 WASTENET_AVX2 inline void dwconv_pixel_avx2(const float* in_n, const ConvGeometry& g, std::size_t oy, std::size_t ox,
                                             std::size_t c0, const float* w, const float* bias, const Activation& act,
                                             const float* res, float* o) {
+  static_assert(!Masked || V == 1, "a masked pixel is one vector");
   const std::size_t C = g.c;
+  const __m256i m = lanes_avx2(Masked ? C - c0 : 8);
   __m256 acc[V];
-  for (int v = 0; v < V; ++v) acc[v] = _mm256_loadu_ps(bias + c0 + 8 * v);
+  for (int v = 0; v < V; ++v) acc[v] = load_lanes_avx2<Masked>(bias + c0 + 8 * v, m);
   for (std::size_t ky = 0; ky < g.kh; ++ky) {
     const std::ptrdiff_t iy = static_cast<std::ptrdiff_t>(oy * g.sh + ky * g.dh) - static_cast<std::ptrdiff_t>(g.ph);
     if (iy < 0 || iy >= static_cast<std::ptrdiff_t>(g.h)) continue;
@@ -479,17 +505,21 @@ WASTENET_AVX2 inline void dwconv_pixel_avx2(const float* in_n, const ConvGeometr
       if (ix < 0 || ix >= static_cast<std::ptrdiff_t>(g.w)) continue;
       const float* ip = in_n + (static_cast<std::size_t>(iy) * g.w + static_cast<std::size_t>(ix)) * C + c0;
       const float* wp = w + (ky * g.kw + kx) * C + c0;
-      for (int v = 0; v < V; ++v) acc[v] = _mm256_fmadd_ps(_mm256_loadu_ps(ip + 8 * v), _mm256_loadu_ps(wp + 8 * v), acc[v]);
+      for (int v = 0; v < V; ++v) acc[v] = _mm256_fmadd_ps(load_lanes_avx2<Masked>(ip + 8 * v, m), load_lanes_avx2<Masked>(wp + 8 * v, m), acc[v]);
     }
   }
   for (int v = 0; v < V; ++v) {
     __m256 r = activate_avx2<A>(acc[v], act);
-    if (res) r = _mm256_add_ps(r, _mm256_loadu_ps(res + c0 + 8 * v));
-    _mm256_storeu_ps(o + c0 + 8 * v, r);
+    if (res) r = _mm256_add_ps(r, load_lanes_avx2<Masked>(res + c0 + 8 * v, m));
+    if (Masked) {
+      _mm256_maskstore_ps(o + c0, m, r);
+    } else {
+      _mm256_storeu_ps(o + c0 + 8 * v, r);
+    }
   }
 }
 
-/// Channels [c0, C) of one output pixel: 8 at a time, then one at a time.
+/// Channels [c0, C) of one output pixel: 32 at a time, then 8, then the rest in masked lanes.
 template <ActKind A>
 WASTENET_AVX2 inline void dwconv_pixel_channels_avx2(const float* in_n, const ConvGeometry& g, std::size_t oy,
                                                      std::size_t ox, std::size_t c0, const float* w, const float* bias,
@@ -498,7 +528,7 @@ WASTENET_AVX2 inline void dwconv_pixel_channels_avx2(const float* in_n, const Co
   std::size_t c = c0;
   for (; c + 32 <= C; c += 32) dwconv_pixel_avx2<A, 4>(in_n, g, oy, ox, c, w, bias, act, res, o);
   for (; c + 8 <= C; c += 8) dwconv_pixel_avx2<A, 1>(in_n, g, oy, ox, c, w, bias, act, res, o);
-  if (c < C) f32_dwconv_pixel_portable(g, in_n, oy, ox, c, C, w, bias, act, res, o);  // past the last multiple of 8
+  if (c < C) dwconv_pixel_avx2<A, 1, true>(in_n, g, oy, ox, c, w, bias, act, res, o);
 }
 
 /// Channels [c0, c0 + 16) of four adjacent output pixels whose taps all lie inside the image
@@ -574,13 +604,120 @@ WASTENET_AVX2 inline void f32_dwconv_rows_avx2(const ConvGeometry& g, const floa
   }
 }
 
+/// Channels [c, c + 8) of J adjacent output pixels whose taps all lie inside the image
+/// horizontally, for a KW-wide kernel with horizontal stride SW and no dilation. Per kernel row
+/// the KW weight vectors stay in registers and each input pixel is loaded once and meets every
+/// weight that reads it: (J - 1) * SW + KW input loads per J * KW FMAs, where dwconv_block4x16_avx2
+/// loads one input per FMA. Input i feeds output j through tap kx = i - j * SW, so i ascending is
+/// kx ascending for every output: the same sums in the same order as one pixel at a time.
+template <ActKind A, std::size_t KW, std::size_t SW, std::size_t J>
+WASTENET_AVX2 inline void dwconv_sweep_block_avx2(const float* in_n, std::size_t W, std::size_t C, std::size_t iy_first,
+                                                  std::size_t rows, std::size_t ix0, std::size_t c, const float* w,
+                                                  const float* bias, const Activation& act, const float* res, float* o) {
+  constexpr std::size_t inputs = (J - 1) * SW + KW;
+  __m256 acc[J];
+  acc[0] = _mm256_loadu_ps(bias + c);
+  for (std::size_t j = 1; j < J; ++j) acc[j] = acc[0];
+  for (std::size_t r = 0; r < rows; ++r) {
+    const float* ip = in_n + ((iy_first + r) * W + ix0) * C + c;
+    const float* wp = w + r * KW * C + c;
+    __m256 wk[KW];
+#pragma GCC unroll 8
+    for (std::size_t kx = 0; kx < KW; ++kx, wp += C) wk[kx] = _mm256_loadu_ps(wp);
+#pragma GCC unroll 32
+    for (std::size_t i = 0; i < inputs; ++i, ip += C) {
+      const __m256 x = _mm256_loadu_ps(ip);
+#pragma GCC unroll 8
+      for (std::size_t kx = 0; kx < KW && kx <= i; ++kx) {
+        if ((i - kx) % SW == 0 && (i - kx) / SW < J) acc[(i - kx) / SW] = _mm256_fmadd_ps(x, wk[kx], acc[(i - kx) / SW]);
+      }
+    }
+  }
+  alignas(32) float sums[J][8];  // out of registers before the epilogue (see f32_gemm_tile6x16_avx2)
+  for (std::size_t j = 0; j < J; ++j) _mm256_store_ps(sums[j], acc[j]);
+  for (std::size_t j = 0; j < J; ++j) {
+    __m256 v = activate_avx2<A>(_mm256_load_ps(sums[j]), act);
+    if (res) v = _mm256_add_ps(v, _mm256_loadu_ps(res + j * C + c));
+    _mm256_storeu_ps(o + j * C + c, v);
+  }
+}
+
+/// Depthwise rows for an undilated kernel KW wide with horizontal stride SW (f32_dwconv_avx2 says
+/// which). The interior of a row is swept 8 pixels at a time, then 4, then the 2 or 3 left (all
+/// of a 7x7 map's interior under a 5x5 kernel), each block over all channels 8 at a time; border
+/// columns, a last lone pixel and channels past the last multiple of 8 take the one-pixel kernels.
+template <ActKind A, std::size_t KW, std::size_t SW>
+WASTENET_AVX2 inline void f32_dwconv_sweep_rows_avx2(const ConvGeometry& g, const float* in, float* out,
+                                                     std::size_t row0, std::size_t row1, const float* w,
+                                                     const float* bias, const Activation& act, const float* residual) {
+  // Locals, not g's fields: stores through `out` would otherwise force reloads.
+  const std::size_t C = g.c, H = g.h, W = g.w, OH = g.oh, OW = g.ow;
+  const auto [x0, x1] = inside_columns(g);
+  for (std::size_t row = row0; row < row1; ++row) {
+    const std::size_t n = row / OH, oy = row % OH;
+    const std::ptrdiff_t iy0 = static_cast<std::ptrdiff_t>(oy * g.sh) - static_cast<std::ptrdiff_t>(g.ph);
+    std::size_t ky0 = 0, ky1 = g.kh;  // kernel rows inside the image
+    while (ky0 < ky1 && iy0 + static_cast<std::ptrdiff_t>(ky0) < 0) ++ky0;
+    while (ky1 > ky0 && iy0 + static_cast<std::ptrdiff_t>(ky1 - 1) >= static_cast<std::ptrdiff_t>(H)) --ky1;
+    const std::size_t iy_first = static_cast<std::size_t>(iy0 + static_cast<std::ptrdiff_t>(ky0));
+    const float* in_n = in + n * H * W * C;
+    const float* w_first = w + ky0 * KW * C;
+    float* o_row = out + row * OW * C;
+    const float* r_row = residual ? residual + row * OW * C : nullptr;
+    const std::size_t C8 = C / 8 * 8;
+    std::size_t ox = 0;
+    for (; ox < x0; ++ox) dwconv_pixel_channels_avx2<A>(in_n, g, oy, ox, 0, w, bias, act, r_row ? r_row + ox * C : nullptr, o_row + ox * C);
+    for (; ox + 8 <= x1; ox += 8) {
+      const float* r = r_row ? r_row + ox * C : nullptr;
+      for (std::size_t c = 0; c < C8; c += 8) {
+        dwconv_sweep_block_avx2<A, KW, SW, 8>(in_n, W, C, iy_first, ky1 - ky0, ox * SW - g.pw, c, w_first, bias, act, r, o_row + ox * C);
+      }
+      for (std::size_t j = 0; C8 < C && j < 8; ++j) {
+        dwconv_pixel_avx2<A, 1, true>(in_n, g, oy, ox + j, C8, w, bias, act, r ? r + j * C : nullptr, o_row + (ox + j) * C);
+      }
+    }
+    for (; ox + 4 <= x1; ox += 4) {
+      const float* r = r_row ? r_row + ox * C : nullptr;
+      for (std::size_t c = 0; c < C8; c += 8) {
+        dwconv_sweep_block_avx2<A, KW, SW, 4>(in_n, W, C, iy_first, ky1 - ky0, ox * SW - g.pw, c, w_first, bias, act, r, o_row + ox * C);
+      }
+      for (std::size_t j = 0; C8 < C && j < 4; ++j) {
+        dwconv_pixel_avx2<A, 1, true>(in_n, g, oy, ox + j, C8, w, bias, act, r ? r + j * C : nullptr, o_row + (ox + j) * C);
+      }
+    }
+    if (x1 - ox >= 2) {  // 2 or 3 left
+      const std::size_t left = x1 - ox;
+      const float* r = r_row ? r_row + ox * C : nullptr;
+      for (std::size_t c = 0; c < C8; c += 8) {
+        if (left == 3) {
+          dwconv_sweep_block_avx2<A, KW, SW, 3>(in_n, W, C, iy_first, ky1 - ky0, ox * SW - g.pw, c, w_first, bias, act, r, o_row + ox * C);
+        } else {
+          dwconv_sweep_block_avx2<A, KW, SW, 2>(in_n, W, C, iy_first, ky1 - ky0, ox * SW - g.pw, c, w_first, bias, act, r, o_row + ox * C);
+        }
+      }
+      for (std::size_t j = 0; C8 < C && j < left; ++j) {
+        dwconv_pixel_avx2<A, 1, true>(in_n, g, oy, ox + j, C8, w, bias, act, r ? r + j * C : nullptr, o_row + (ox + j) * C);
+      }
+      ox = x1;
+    }
+    for (; ox < OW; ++ox) dwconv_pixel_channels_avx2<A>(in_n, g, oy, ox, 0, w, bias, act, r_row ? r_row + ox * C : nullptr, o_row + ox * C);
+  }
+}
+
 /// Depthwise convolution output rows [row0, row1) (a row is one (n, oy)), weights [kh][kw][C]:
 /// the same contract as f32_dwconv_portable.
 WASTENET_AVX2 inline void f32_dwconv_avx2(const ConvGeometry& g, const float* in, float* out, std::size_t row0,
                                           std::size_t row1, const float* w, const float* bias, const Activation& act,
                                           const float* residual) {
+  // Not 3x3 at stride 2: there the sweep was 2-7% slower than the four-pixel kernel; 3x3 at
+  // stride 1 was 1-9% faster, 5x5 10-19% (fastest of alternated calls, docs/BENCHMARKS.md).
+  const bool sweep = g.dh == 1 && g.dw == 1 && ((g.kw == 3 && g.sw == 1) || (g.kw == 5 && (g.sw == 1 || g.sw == 2)));
   with_activation_avx2(act.kind, [&](auto kind) {
-    f32_dwconv_rows_avx2<decltype(kind)::value>(g, in, out, row0, row1, w, bias, act, residual);
+    constexpr ActKind A = decltype(kind)::value;
+    if (!sweep) return f32_dwconv_rows_avx2<A>(g, in, out, row0, row1, w, bias, act, residual);
+    if (g.kw == 3) return f32_dwconv_sweep_rows_avx2<A, 3, 1>(g, in, out, row0, row1, w, bias, act, residual);
+    if (g.sw == 1) return f32_dwconv_sweep_rows_avx2<A, 5, 1>(g, in, out, row0, row1, w, bias, act, residual);
+    return f32_dwconv_sweep_rows_avx2<A, 5, 2>(g, in, out, row0, row1, w, bias, act, residual);
   });
 }
 
