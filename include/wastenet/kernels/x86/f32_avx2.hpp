@@ -709,8 +709,8 @@ WASTENET_AVX2 inline void f32_dwconv_sweep_rows_avx2(const ConvGeometry& g, cons
 WASTENET_AVX2 inline void f32_dwconv_avx2(const ConvGeometry& g, const float* in, float* out, std::size_t row0,
                                           std::size_t row1, const float* w, const float* bias, const Activation& act,
                                           const float* residual) {
-  // Not 3x3 at stride 2: there the sweep was 2-7% slower than the four-pixel kernel; 3x3 at
-  // stride 1 was 1-9% faster, 5x5 10-19% (fastest of alternated calls, docs/BENCHMARKS.md).
+  // Not 3x3 at stride 2: there the sweep was 3-7% slower than the four-pixel kernel; 3x3 at
+  // stride 1 was 1-8% faster, 5x5 7-24% (fastest of alternated calls, docs/BENCHMARKS.md).
   const bool sweep = g.dh == 1 && g.dw == 1 && ((g.kw == 3 && g.sw == 1) || (g.kw == 5 && (g.sw == 1 || g.sw == 2)));
   with_activation_avx2(act.kind, [&](auto kind) {
     constexpr ActKind A = decltype(kind)::value;
