@@ -8,28 +8,14 @@
 // Sequential execution, all graph optimizations, intraOpNumThreads = T (interOp 1), fixed input.
 // Prints one JSON line: median and p90 milliseconds per run.
 'use strict';
-const ort = require('onnxruntime-node');
-
-function option(name, fallback) {
-  const i = process.argv.indexOf('--' + name);
-  if (i < 0) return fallback;
-  const v = Number(process.argv[i + 1]);
-  if (!Number.isInteger(v) || v < 0) throw new Error(`--${name}: expected a non-negative integer`);
-  return v;
-}
+const { ort, createSession, integerOption } = require('./ort_session');
 
 async function main() {
   const model = process.argv[2];
   if (!model || model.startsWith('--')) throw new Error('usage: node ort_bench.js MODEL.onnx [options]');
-  const size = option('size', 224), batch = option('batch', 1), threads = option('threads', 1);
-  const runs = option('runs', 50), warmup = option('warmup', 5);
-  const session = await ort.InferenceSession.create(model, {
-    executionProviders: ['cpu'],
-    graphOptimizationLevel: 'all',
-    executionMode: 'sequential',
-    intraOpNumThreads: threads,
-    interOpNumThreads: 1,
-  });
+  const size = integerOption('size', 224), batch = integerOption('batch', 1), threads = integerOption('threads', 1);
+  const runs = integerOption('runs', 50), warmup = integerOption('warmup', 5);
+  const session = await createSession(model, threads);
   const data = new Float32Array(batch * 3 * size * size);
   let seed = 1;
   for (let i = 0; i < data.length; ++i) { seed = (seed * 1103515245 + 12345) % 2147483648; data[i] = (seed % 2001) / 1000 - 1; }

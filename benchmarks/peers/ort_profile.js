@@ -3,22 +3,14 @@
 //
 //   node ort_profile.js MODEL.onnx [--threads T] [--runs R] [--warmup W] [--size S]
 //
-// Same session options as ort_bench.js (sequential execution, all graph optimizations), plus
-// ORT's profiler. Prints a Markdown table: each node's median kernel time over the timed runs, in
-// execution order, and their sum. The profiler's JSON goes to a temporary folder, removed after.
+// The session of ort_bench.js (ort_session.js), plus ORT's profiler. Prints a Markdown table:
+// each node's median kernel time over the timed runs, in execution order, and their sum. The
+// profiler's JSON goes to a temporary folder, removed after.
 'use strict';
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
-const ort = require('onnxruntime-node');
-
-function option(name, fallback) {
-  const i = process.argv.indexOf('--' + name);
-  if (i < 0) return fallback;
-  const v = Number(process.argv[i + 1]);
-  if (!Number.isInteger(v) || v < 1) throw new Error(`--${name}: expected a positive integer`);
-  return v;
-}
+const { ort, createSession, integerOption } = require('./ort_session');
 
 function median(values) {
   const s = [...values].sort((a, b) => a - b);
@@ -29,18 +21,11 @@ async function main() {
   const model = process.argv[2];
   if (!model || model.startsWith('--')) throw new Error('usage: node ort_profile.js MODEL.onnx [options]');
   if (!fs.existsSync(model)) throw new Error(`${model}: no such file`);
-  const threads = option('threads', 1), runs = option('runs', 50), warmup = option('warmup', 5), size = option('size', 224);
+  const threads = integerOption('threads', 1, 1), runs = integerOption('runs', 50, 1);
+  const warmup = integerOption('warmup', 5), size = integerOption('size', 224, 1);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ort-profile-'));
   try {
-    const session = await ort.InferenceSession.create(model, {
-      executionProviders: ['cpu'],
-      graphOptimizationLevel: 'all',
-      executionMode: 'sequential',
-      intraOpNumThreads: threads,
-      interOpNumThreads: 1,
-      enableProfiling: true,
-      profileFilePrefix: path.join(dir, 'profile'),
-    });
+    const session = await createSession(model, threads, { enableProfiling: true, profileFilePrefix: path.join(dir, 'profile') });
     const data = new Float32Array(3 * size * size).fill(0.25);
     const feeds = { [session.inputNames[0]]: new ort.Tensor('float32', data, [1, 3, size, size]) };
     for (let i = 0; i < warmup + runs; ++i) await session.run(feeds);

@@ -37,44 +37,6 @@ inline void f32_gemm_epilogue(KernelPath path, const float* in, float* out, std:
   f32_gemm_epilogue_eigen(in, out, r0, r1, K, N, w, bias, act, residual);
 }
 
-/// Whether a 1x1 convolution of `rows` rows and N outputs splits its columns among threads rather
-/// than its rows: on the AVX2 path, when there are fewer rows than columns (7x7 maps at batch 1).
-/// Split by rows, every thread reads all of the weights (0.9 MB for 192->1152), which are then
-/// the larger operand; split by columns, each reads its share of them and all of the small input.
-inline bool gemm_splits_columns(KernelPath path, std::size_t rows, std::size_t N, std::size_t threads) {
-#if WASTENET_X86_KERNELS
-  return path == KernelPath::f16c && threads > 1 && rows < N && N >= threads * avx2_gemm_nr;
-#else
-  (void)path, (void)rows, (void)N, (void)threads;
-  return false;
-#endif
-}
-
-/// Width of the column blocks gemm_splits_columns hands out: whole weight panels.
-inline std::size_t gemm_column_grain(KernelPath path) {
-#if WASTENET_X86_KERNELS
-  if (path == KernelPath::f16c) return avx2_gemm_nr;
-#endif
-  (void)path;
-  return 1;
-}
-
-/// Columns [n0, n1) of all `rows` rows of a 1x1 convolution (n0 a multiple of
-/// gemm_column_grain): the contract of f32_gemm_epilogue on a column range. The same bits as a
-/// split by rows: every output is the same sequential sum over k.
-inline void f32_gemm_epilogue_columns(KernelPath path, const float* in, float* out, std::size_t rows, std::size_t K,
-                                      std::size_t N, std::size_t n0, std::size_t n1, const float* w, const float* bias,
-                                      const Activation& act, const float* residual) {
-#if WASTENET_X86_KERNELS
-  if (path == KernelPath::f16c) {
-    return f32_gemm_6x16_avx2(in, K, out + n0, N, rows, K, n1 - n0, w + n0 * K, bias + n0, act,
-                              residual ? residual + n0 : nullptr, N);
-  }
-#endif
-  (void)n0, (void)n1;
-  f32_gemm_epilogue(path, in, out, 0, rows, K, N, w, bias, act, residual);
-}
-
 /// Any convolution, output pixels [p0, p1). Weights per group [kh*kw*cin_g][cout_g], through
 /// pack_gemm_weights if ungrouped (AVX2 runs those, reading the image directly where it can);
 /// grouped ones take im2col and Eigen's GEMM.

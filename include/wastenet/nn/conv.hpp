@@ -153,15 +153,15 @@ class Conv2d final : public Layer {
 #endif
     switch (kind_) {
       case Kind::pointwise: {
-        const std::size_t rows = s.n * s.h * s.w, K = p_.in_channels, N = p_.out_channels;
-        if (kernels::gemm_splits_columns(path_, rows, N, pool.threads())) {
-          pool.parallel_for(N, [&](std::size_t b, std::size_t e) {
-            kernels::f32_gemm_epilogue_columns(path_, in, out, rows, K, N, b, e, packed_.data(), bias_.data(), act_, residual);
-          }, kernels::gemm_column_grain(path_));
+        const std::size_t rows = s.n * s.h * s.w;
+#if WASTENET_X86_KERNELS
+        if (splits_columns_avx2(rows, pool.threads())) {
+          forward_columns_avx2(in, out, rows, residual, pool);
           break;
         }
+#endif
         pool.parallel_for(rows, [&](std::size_t b, std::size_t e) {
-          kernels::f32_gemm_epilogue(path_, in, out, b, e, K, N, packed_.data(), bias_.data(), act_, residual);
+          kernels::f32_gemm_epilogue(path_, in, out, b, e, p_.in_channels, p_.out_channels, packed_.data(), bias_.data(), act_, residual);
         }, 16);
         break;
       }
@@ -464,6 +464,22 @@ class Conv2d final : public Layer {
     } else {
       kernels::f32_gemm_7x32_avx512(a, c, r0, r1, K, N, packed_.data(), bias_.data(), act_, residual);
     }
+  }
+
+  // On the AVX2 path, a 1x1 convolution with fewer rows than output channels (7x7 maps at batch 1:
+  // 49 rows, up to 1280 columns) gives each thread a share of the 16-column weight panels instead
+  // of a share of the rows: split by rows, every thread reads all of the weights (0.9 MB for
+  // 192->1152, against 38 KB of input). Each output is the same sum over k either way.
+  bool splits_columns_avx2(std::size_t rows, std::size_t threads) const {
+    return path_ == KernelPath::f16c && threads > 1 && rows < p_.out_channels &&
+           p_.out_channels >= threads * kernels::avx2_gemm_nr;
+  }
+  void forward_columns_avx2(const float* in, float* out, std::size_t rows, const float* residual, ThreadPool& pool) const {
+    const std::size_t K = p_.in_channels, N = p_.out_channels;
+    pool.parallel_for(N, [&](std::size_t b, std::size_t e) {  // b: a whole panel's first column
+      kernels::f32_gemm_6x16_avx2(in, K, out + b, N, rows, K, e - b, packed_.data() + b * K, bias_.data() + b, act_,
+                                  residual ? residual + b : nullptr, N);
+    }, kernels::avx2_gemm_nr);
   }
 
   void forward_avx512(const kernels::ConvGeometry& g, const float* in, float* out, const float* residual,

@@ -642,6 +642,25 @@ WASTENET_AVX2 inline void dwconv_sweep_block_avx2(const float* in_n, std::size_t
   }
 }
 
+/// Output pixels [ox, ox + J) of row oy, all inside the image horizontally: every 8 channels by
+/// dwconv_sweep_block_avx2 over kernel rows [ky0, ky1) (those inside the image), then the channels
+/// past the last multiple of 8 one pixel at a time.
+template <ActKind A, std::size_t KW, std::size_t SW, std::size_t J>
+WASTENET_AVX2 inline void dwconv_sweep_pixels_avx2(const float* in_n, const ConvGeometry& g, std::size_t oy, std::size_t ox,
+                                                   std::size_t ky0, std::size_t ky1, const float* w, const float* bias,
+                                                   const Activation& act, const float* r_row, float* o_row) {
+  const std::size_t C = g.c, C8 = C / 8 * 8;
+  const std::size_t iy_first = oy * g.sh + ky0 - g.ph;  // read only when ky1 > ky0, and then >= 0
+  const float* r = r_row ? r_row + ox * C : nullptr;
+  for (std::size_t c = 0; c < C8; c += 8) {
+    dwconv_sweep_block_avx2<A, KW, SW, J>(in_n, g.w, C, iy_first, ky1 - ky0, ox * SW - g.pw, c, w + ky0 * KW * C, bias, act,
+                                          r, o_row + ox * C);
+  }
+  for (std::size_t j = 0; C8 < C && j < J; ++j) {
+    dwconv_pixel_avx2<A, 1, true>(in_n, g, oy, ox + j, C8, w, bias, act, r ? r + j * C : nullptr, o_row + (ox + j) * C);
+  }
+}
+
 /// Depthwise rows for an undilated kernel KW wide with horizontal stride SW (f32_dwconv_avx2 says
 /// which). The interior of a row is swept 8 pixels at a time, then 4, then the 2 or 3 left (all
 /// of a 7x7 map's interior under a 5x5 kernel), each block over all channels 8 at a time; border
@@ -659,46 +678,19 @@ WASTENET_AVX2 inline void f32_dwconv_sweep_rows_avx2(const ConvGeometry& g, cons
     std::size_t ky0 = 0, ky1 = g.kh;  // kernel rows inside the image
     while (ky0 < ky1 && iy0 + static_cast<std::ptrdiff_t>(ky0) < 0) ++ky0;
     while (ky1 > ky0 && iy0 + static_cast<std::ptrdiff_t>(ky1 - 1) >= static_cast<std::ptrdiff_t>(H)) --ky1;
-    const std::size_t iy_first = static_cast<std::size_t>(iy0 + static_cast<std::ptrdiff_t>(ky0));
     const float* in_n = in + n * H * W * C;
-    const float* w_first = w + ky0 * KW * C;
     float* o_row = out + row * OW * C;
     const float* r_row = residual ? residual + row * OW * C : nullptr;
-    const std::size_t C8 = C / 8 * 8;
     std::size_t ox = 0;
     for (; ox < x0; ++ox) dwconv_pixel_channels_avx2<A>(in_n, g, oy, ox, 0, w, bias, act, r_row ? r_row + ox * C : nullptr, o_row + ox * C);
-    for (; ox + 8 <= x1; ox += 8) {
-      const float* r = r_row ? r_row + ox * C : nullptr;
-      for (std::size_t c = 0; c < C8; c += 8) {
-        dwconv_sweep_block_avx2<A, KW, SW, 8>(in_n, W, C, iy_first, ky1 - ky0, ox * SW - g.pw, c, w_first, bias, act, r, o_row + ox * C);
-      }
-      for (std::size_t j = 0; C8 < C && j < 8; ++j) {
-        dwconv_pixel_avx2<A, 1, true>(in_n, g, oy, ox + j, C8, w, bias, act, r ? r + j * C : nullptr, o_row + (ox + j) * C);
-      }
-    }
-    for (; ox + 4 <= x1; ox += 4) {
-      const float* r = r_row ? r_row + ox * C : nullptr;
-      for (std::size_t c = 0; c < C8; c += 8) {
-        dwconv_sweep_block_avx2<A, KW, SW, 4>(in_n, W, C, iy_first, ky1 - ky0, ox * SW - g.pw, c, w_first, bias, act, r, o_row + ox * C);
-      }
-      for (std::size_t j = 0; C8 < C && j < 4; ++j) {
-        dwconv_pixel_avx2<A, 1, true>(in_n, g, oy, ox + j, C8, w, bias, act, r ? r + j * C : nullptr, o_row + (ox + j) * C);
-      }
-    }
-    if (x1 - ox >= 2) {  // 2 or 3 left
-      const std::size_t left = x1 - ox;
-      const float* r = r_row ? r_row + ox * C : nullptr;
-      for (std::size_t c = 0; c < C8; c += 8) {
-        if (left == 3) {
-          dwconv_sweep_block_avx2<A, KW, SW, 3>(in_n, W, C, iy_first, ky1 - ky0, ox * SW - g.pw, c, w_first, bias, act, r, o_row + ox * C);
-        } else {
-          dwconv_sweep_block_avx2<A, KW, SW, 2>(in_n, W, C, iy_first, ky1 - ky0, ox * SW - g.pw, c, w_first, bias, act, r, o_row + ox * C);
-        }
-      }
-      for (std::size_t j = 0; C8 < C && j < left; ++j) {
-        dwconv_pixel_avx2<A, 1, true>(in_n, g, oy, ox + j, C8, w, bias, act, r ? r + j * C : nullptr, o_row + (ox + j) * C);
-      }
-      ox = x1;
+    for (; ox + 8 <= x1; ox += 8) dwconv_sweep_pixels_avx2<A, KW, SW, 8>(in_n, g, oy, ox, ky0, ky1, w, bias, act, r_row, o_row);
+    for (; ox + 4 <= x1; ox += 4) dwconv_sweep_pixels_avx2<A, KW, SW, 4>(in_n, g, oy, ox, ky0, ky1, w, bias, act, r_row, o_row);
+    if (x1 - ox == 3) {
+      dwconv_sweep_pixels_avx2<A, KW, SW, 3>(in_n, g, oy, ox, ky0, ky1, w, bias, act, r_row, o_row);
+      ox += 3;
+    } else if (x1 - ox == 2) {
+      dwconv_sweep_pixels_avx2<A, KW, SW, 2>(in_n, g, oy, ox, ky0, ky1, w, bias, act, r_row, o_row);
+      ox += 2;
     }
     for (; ox < OW; ++ox) dwconv_pixel_channels_avx2<A>(in_n, g, oy, ox, 0, w, bias, act, r_row ? r_row + ox * C : nullptr, o_row + ox * C);
   }
