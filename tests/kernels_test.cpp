@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "wastenet/half.hpp"
+#include "wastenet/kernels/channels.hpp"
 #include "wastenet/kernels/dispatch.hpp"
 #include "wastenet/nn/conv.hpp"
 #if WASTENET_X86_KERNELS
@@ -392,6 +393,30 @@ TEST(DepthwiseSweep, HasTheBitsOfOnePixelAtATime) {
             << sh.k << "x" << sh.k << "/" << sh.stride << " on " << sh.h << "x" << sh.w << "x" << sh.c << ", "
             << wastenet::activation_name(kind) << (r ? ", residual" : "");
       }
+    }
+  }
+}
+
+// Squeeze-and-excitation's two passes: AVX2 sums each channel in pixel order and scales each
+// element once, as the portable loops do, so the bits agree; channel counts with and without
+// 32- and 8-channel blocks and a tail.
+TEST(ChannelPasses, Avx2HasTheBitsOfThePortableLoops) {
+  if (!wastenet::kernel_path_supported(KernelPath::f16c)) GTEST_SKIP() << "this CPU has no AVX2";
+  std::mt19937 rng(91);
+  for (std::size_t C : {1, 7, 8, 20, 37, 64, 72, 1152}) {
+    for (std::size_t pixels : {1, 5, 32}) {
+      const auto x = random_vector(pixels * C, rng, 4.f);
+      const auto gate = random_vector(C, rng, 1.f);
+      const auto start = random_vector(C, rng, 10.f);  // a block's sums continue earlier ones
+      std::vector<float> sums_avx2 = start, sums_portable = start;
+      wastenet::kernels::add_channel_sums_avx2(x.data(), pixels, C, sums_avx2.data());
+      wastenet::kernels::add_channel_sums_portable(x.data(), pixels, C, sums_portable.data());
+      EXPECT_EQ(std::memcmp(sums_avx2.data(), sums_portable.data(), C * sizeof(float)), 0) << C << " channels x " << pixels;
+      std::vector<float> scaled_avx2(x.size(), std::nanf("")), scaled_portable = x;  // the portable one in place
+      wastenet::kernels::scale_channels_avx2(x.data(), pixels, C, gate.data(), scaled_avx2.data());
+      wastenet::kernels::scale_channels_portable(scaled_portable.data(), pixels, C, gate.data(), scaled_portable.data());
+      EXPECT_EQ(std::memcmp(scaled_avx2.data(), scaled_portable.data(), x.size() * sizeof(float)), 0)
+          << C << " channels x " << pixels;
     }
   }
 }

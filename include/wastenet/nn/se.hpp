@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "wastenet/error.hpp"
+#include "wastenet/kernels/channels.hpp"
 #include "wastenet/kernels/convert.hpp"
 #include "wastenet/nn/activation.hpp"
 #include "wastenet/nn/dense.hpp"
@@ -98,9 +99,7 @@ class SqueezeExcite final : public Layer {
       for (std::size_t j = b; j < e; ++j) {
         const std::size_t n = j / blocks, p = (j % blocks) * pool_block, m = std::min(pool_block, hw - p);
         float* sum = partial.data() + j * c_;
-        const float* x = widened(in + (n * hw + p) * c_, m * c_, rows);
-        for (std::size_t i = 0; i < m; ++i)
-          for (std::size_t c = 0; c < c_; ++c) sum[c] += x[i * c_ + c];
+        kernels::add_channel_sums(conversion_path_, widened(in + (n * hw + p) * c_, m * c_, rows), m, c_, sum);
       }
     });
     std::vector<float> scale(s.n * c_);
@@ -120,15 +119,13 @@ class SqueezeExcite final : public Layer {
     }
     pool.parallel_for(s.n * hw, [&](std::size_t b, std::size_t e) {
       float* rows = scratch_rows<T>();
-      for (std::size_t p = b; p < e; p += chunk_rows) {
-        const std::size_t m = std::min(chunk_rows, e - p);
+      for (std::size_t p = b; p < e;) {
+        const std::size_t m = std::min({chunk_rows, e - p, hw - p % hw});  // one image's gates per chunk
         const float* x = widened(in + p * c_, m * c_, rows);
         float* y = staging(out + p * c_, rows);  // may be x: scaling is element-wise
-        for (std::size_t i = 0; i < m; ++i) {
-          const float* g = scale.data() + ((p + i) / hw) * c_;
-          for (std::size_t c = 0; c < c_; ++c) y[i * c_ + c] = x[i * c_ + c] * g[c];
-        }
+        kernels::scale_channels(conversion_path_, x, m, c_, scale.data() + (p / hw) * c_, y);
         commit(y, out + p * c_, m * c_);
+        p += m;
       }
     }, 8);
   }
