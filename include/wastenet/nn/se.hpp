@@ -93,28 +93,35 @@ class SqueezeExcite final : public Layer {
     // (pooling on one thread made SE slower on 2 threads than on 1: half the tensor sat in the other
     // core's cache).
     const std::size_t blocks = (hw + pool_block - 1) / pool_block;
-    std::vector<float> partial(s.n * blocks * c_, 0.f);
+    // The calling thread's scratch, reused from call to call. The workers reach it through these
+    // pointers: named inside the lambdas, a thread_local would be each worker's own.
+    static thread_local std::vector<float> partial_buf, scale_buf, mean_buf, hidden_buf;
+    partial_buf.assign(s.n * blocks * c_, 0.f);
+    scale_buf.resize(s.n * c_);
+    mean_buf.resize(c_);
+    hidden_buf.resize(s_);
+    float* const partial = partial_buf.data();
+    float* const scale = scale_buf.data();
     pool.parallel_for(s.n * blocks, [&](std::size_t b, std::size_t e) {
       float* rows = scratch_rows<T>();
       for (std::size_t j = b; j < e; ++j) {
         const std::size_t n = j / blocks, p = (j % blocks) * pool_block, m = std::min(pool_block, hw - p);
-        float* sum = partial.data() + j * c_;
+        float* sum = partial + j * c_;
         kernels::add_channel_sums(conversion_path_, widened(in + (n * hw + p) * c_, m * c_, rows), m, c_, sum);
       }
     });
-    std::vector<float> scale(s.n * c_);
     {
-      std::vector<float> mean(c_), hidden(s_);
+      std::vector<float>& mean = mean_buf;
       const float inv = 1.f / static_cast<float>(hw);
       for (std::size_t n = 0; n < s.n; ++n) {
         std::fill(mean.begin(), mean.end(), 0.f);
         for (std::size_t k = 0; k < blocks; ++k) {
-          const float* sum = partial.data() + (n * blocks + k) * c_;
+          const float* sum = partial + (n * blocks + k) * c_;
           for (std::size_t c = 0; c < c_; ++c) mean[c] += sum[c];
         }
         for (auto& v : mean) v *= inv;
-        fc1_.run(mean.data(), hidden.data(), 1);  // act(fc1(mean)), then gate(fc2(...)): packed GEMMs
-        fc2_.run(hidden.data(), scale.data() + n * c_, 1);
+        fc1_.run(mean.data(), hidden_buf.data(), 1);  // act(fc1(mean)), then gate(fc2(...)): packed GEMMs
+        fc2_.run(hidden_buf.data(), scale + n * c_, 1);
       }
     }
     pool.parallel_for(s.n * hw, [&](std::size_t b, std::size_t e) {
@@ -123,7 +130,7 @@ class SqueezeExcite final : public Layer {
         const std::size_t m = std::min({chunk_rows, e - p, hw - p % hw});  // one image's gates per chunk
         const float* x = widened(in + p * c_, m * c_, rows);
         float* y = staging(out + p * c_, rows);  // may be x: scaling is element-wise
-        kernels::scale_channels(conversion_path_, x, m, c_, scale.data() + (p / hw) * c_, y);
+        kernels::scale_channels(conversion_path_, x, m, c_, scale + (p / hw) * c_, y);
         commit(y, out + p * c_, m * c_);
         p += m;
       }
