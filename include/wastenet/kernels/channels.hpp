@@ -1,9 +1,10 @@
-// wastenet/kernels/channels.hpp - per-channel passes over NHWC pixels, the two memory-bound
-// halves of squeeze-and-excitation: summing each channel over pixels (the pooling) and
-// multiplying each pixel by a per-channel gate (the excitation).
+// wastenet/kernels/channels.hpp - per-channel passes over NHWC pixels: summing each channel over
+// pixels (global average pooling, and squeeze-and-excitation's pooling) and multiplying each pixel
+// by a per-channel gate (squeeze-and-excitation's excitation).
 //
-// The portable loops compile to the translation unit's baseline (SSE2 on x86-64); the AVX2
-// versions (8 lanes, four accumulators across 32 channels) run on both x86 kernel paths. Each
+// The portable loops compile to the translation unit's baseline (SSE2 on x86-64, 4 lanes); the
+// AVX2 versions (8 lanes, 32 channels' sums kept in registers) run on both x86 kernel paths and
+// took SE about half the time. Each
 // channel is summed in pixel order in every version, and scaling is one product per element, so
 // all versions give the same bits.
 #pragma once
@@ -75,7 +76,8 @@ __attribute__((target("avx2"))) inline void scale_channels_avx2(const float* x, 
 /// sum[c] += x[i][c] over `pixels` NHWC pixels of C channels, on `path`.
 inline void add_channel_sums(KernelPath path, const float* x, std::size_t pixels, std::size_t C, float* sum) noexcept {
 #if WASTENET_X86_KERNELS
-  // AVX-512 CPUs all have AVX2, and these passes are bound by memory, not by vector width.
+  // AVX-512 CPUs all have AVX2. A 16-lane version is not written: it could not be measured or
+  // tested on the project's AVX2 machine.
   if (path == KernelPath::avx512 || path == KernelPath::f16c) return add_channel_sums_avx2(x, pixels, C, sum);
 #endif
   (void)path;

@@ -1,12 +1,14 @@
 // wastenet/nn/linear.hpp - global average pooling and fully connected layers of the classifier head.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "wastenet/error.hpp"
+#include "wastenet/kernels/channels.hpp"
 #include "wastenet/nn/activation.hpp"
 #include "wastenet/nn/dense.hpp"
 #include "wastenet/nn/layer.hpp"
@@ -22,10 +24,7 @@ class GlobalAvgPool final : public Layer {
     for (std::size_t n = 0; n < s.n; ++n) {
       float* o = out + n * s.c;
       std::fill(o, o + s.c, 0.f);
-      for (std::size_t p = 0; p < hw; ++p) {
-        const float* x = in + (n * hw + p) * s.c;
-        for (std::size_t c = 0; c < s.c; ++c) o[c] += x[c];
-      }
+      kernels::add_channel_sums(conversion_path_, in + n * hw * s.c, hw, s.c, o);  // in pixel order
       const float inv = 1.f / static_cast<float>(hw);
       for (std::size_t c = 0; c < s.c; ++c) o[c] *= inv;
     }

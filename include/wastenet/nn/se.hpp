@@ -110,19 +110,14 @@ class SqueezeExcite final : public Layer {
         kernels::add_channel_sums(conversion_path_, widened(in + (n * hw + p) * c_, m * c_, rows), m, c_, sum);
       }
     });
-    {
-      std::vector<float>& mean = mean_buf;
-      const float inv = 1.f / static_cast<float>(hw);
-      for (std::size_t n = 0; n < s.n; ++n) {
-        std::fill(mean.begin(), mean.end(), 0.f);
-        for (std::size_t k = 0; k < blocks; ++k) {
-          const float* sum = partial + (n * blocks + k) * c_;
-          for (std::size_t c = 0; c < c_; ++c) mean[c] += sum[c];
-        }
-        for (auto& v : mean) v *= inv;
-        fc1_.run(mean.data(), hidden_buf.data(), 1);  // act(fc1(mean)), then gate(fc2(...)): packed GEMMs
-        fc2_.run(hidden_buf.data(), scale + n * c_, 1);
-      }
+    const float inv = 1.f / static_cast<float>(hw);
+    for (std::size_t n = 0; n < s.n; ++n) {
+      std::fill(mean_buf.begin(), mean_buf.end(), 0.f);
+      // The blocks' sums, in block order: a block is to this pass what a pixel is to pooling.
+      kernels::add_channel_sums(conversion_path_, partial + n * blocks * c_, blocks, c_, mean_buf.data());
+      for (auto& v : mean_buf) v *= inv;
+      fc1_.run(mean_buf.data(), hidden_buf.data(), 1);  // act(fc1(mean)), then gate(fc2(...)): packed GEMMs
+      fc2_.run(hidden_buf.data(), scale + n * c_, 1);
     }
     pool.parallel_for(s.n * hw, [&](std::size_t b, std::size_t e) {
       float* rows = scratch_rows<T>();
