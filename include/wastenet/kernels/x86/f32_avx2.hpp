@@ -9,8 +9,9 @@
 //   panels [N/16][K][16]; 6 rows x 16 columns of accumulators (12 ymm) with broadcast inputs; the
 //   epilogue (bias, activation, residual) is applied in registers before the only store, masked on
 //   a narrower last panel. A last panel of at most 8 columns runs as 12 rows x 8 columns, and a
-//   single row runs four panels side by side. Each output is a sequential sum over k, so a row's
-//   result does not depend on which tile or thread computed it.
+//   single row runs four panels side by side (a lone last row, right after those panels' tiles).
+//   Each output is a sequential sum over k, so a row's result does not depend on which tile or
+//   thread computed it.
 // - f32_conv_avx2: other ungrouped convolutions (the stems) on the same tiles, reading each kernel
 //   row's taps from the image in place; im2col only for border columns.
 // - f32_dwconv_avx2: depthwise convolution, 8 channels per ymm. 5x5 kernels, and 3x3 at stride 1,
@@ -178,12 +179,15 @@ WASTENET_AVX2 inline void gemm_store_row16_avx2(__m256 v0, __m256 v1, __m256 bia
 /// epilogue), `cols` <= 16 of them real. The k range comes in `segs` segments of `seg_len`: row r
 /// of segment s starts at a + s * seg_stride + r * lda, and its weights follow the previous
 /// segment's in the panel. A GEMM is one segment; a convolution reads each kernel row's taps
-/// (kw * cin contiguous floats) straight from the image, a segment per kernel row.
-template <ActKind A>
+/// (kw * cin contiguous floats) straight from the image, a segment per kernel row. With Prefetch,
+/// it also asks for `next_panel`'s weights into L2, one line per k: 7x7 layers' weights (0.6-1.5
+/// MB) come from L3 or memory, and the first tile of each panel fetches the next panel's ahead.
+template <ActKind A, bool Prefetch = false>
 WASTENET_AVX2 inline void f32_gemm_tile6x16_avx2(const float* a, std::size_t lda, std::size_t rows, std::size_t segs,
                                                  std::size_t seg_stride, std::size_t seg_len, const float* panel,
                                                  float* c, std::size_t ldc, std::size_t cols, const float* bias,
-                                                 const Activation& act, const float* res, std::size_t ldr) {
+                                                 const Activation& act, const float* res, std::size_t ldr,
+                                                 const float* next_panel = nullptr) {
   __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
   __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
   for (std::size_t s = 0; s < segs; ++s) {
@@ -195,6 +199,9 @@ WASTENET_AVX2 inline void f32_gemm_tile6x16_avx2(const float* a, std::size_t lda
     const float* a5 = tile_row(a0, lda, rows, 5);
     const float* w = panel + s * seg_len * 16;
     for (std::size_t k = 0; k < seg_len; ++k) {
+      if constexpr (Prefetch) {
+        _mm_prefetch(reinterpret_cast<const char*>(next_panel + (s * seg_len + k) * 16), _MM_HINT_T1);
+      }
       const __m256 b0 = _mm256_load_ps(w + k * 16);
       const __m256 b1 = _mm256_load_ps(w + k * 16 + 8);
       __m256 x = _mm256_broadcast_ss(a0 + k);
@@ -333,19 +340,18 @@ WASTENET_AVX2 inline void f32_gemv_panels_avx2(const float* a, const float* pane
   }
 }
 
-/// One row times every panel, four panels at a time.
+/// One row times the `np` (1 to 4) panels from panel `p` on.
 template <ActKind A>
-WASTENET_AVX2 inline void f32_gemv_avx2(const float* a, std::size_t K, std::size_t N, const float* packed, float* c,
-                                        const float* bias, const Activation& act, const float* res) {
+WASTENET_AVX2 inline void f32_gemv_group_avx2(const float* a, std::size_t K, std::size_t N, const float* packed,
+                                              std::size_t p, std::size_t np, float* c, const float* bias,
+                                              const Activation& act, const float* res) {
   constexpr std::size_t nr = avx2_gemm_nr;
-  const std::size_t panels = (N + nr - 1) / nr;
-  std::size_t p = 0;
-  for (; p + 4 <= panels; p += 4) f32_gemv_panels_avx2<A, 4>(a, packed + p * K * nr, K, N, p * nr, c, bias, act, res);
-  switch (panels - p) {
-    case 3: f32_gemv_panels_avx2<A, 3>(a, packed + p * K * nr, K, N, p * nr, c, bias, act, res); break;
-    case 2: f32_gemv_panels_avx2<A, 2>(a, packed + p * K * nr, K, N, p * nr, c, bias, act, res); break;
-    case 1: f32_gemv_panels_avx2<A, 1>(a, packed + p * K * nr, K, N, p * nr, c, bias, act, res); break;
-    default: break;
+  const float* panel = packed + p * K * nr;
+  switch (np) {
+    case 4: return f32_gemv_panels_avx2<A, 4>(a, panel, K, N, p * nr, c, bias, act, res);
+    case 3: return f32_gemv_panels_avx2<A, 3>(a, panel, K, N, p * nr, c, bias, act, res);
+    case 2: return f32_gemv_panels_avx2<A, 2>(a, panel, K, N, p * nr, c, bias, act, res);
+    default: return f32_gemv_panels_avx2<A, 1>(a, panel, K, N, p * nr, c, bias, act, res);
   }
 }
 
@@ -361,25 +367,37 @@ WASTENET_AVX2 inline void f32_gemm_rows_avx2(const float* a, std::size_t lda, fl
     // A lone last row (7x7 maps: 49 = 8 x 6 + 1) takes the matrix-vector kernel, where a 6-row tile
     // would spend 5 of every 6 FMAs on copies of it. Same bits either way.
     const std::size_t tiled_end = (re - rb) % avx2_gemm_mr == 1 ? re - 1 : re;
-    for (std::size_t p = 0; p < panels; ++p) {
-      const std::size_t col = p * avx2_gemm_nr, cols = std::min(avx2_gemm_nr, N - col);
-      if (cols <= 8) {
-        for (std::size_t r = rb; r < tiled_end; r += avx2_gemm_narrow_mr) {
-          f32_gemm_tile12x8_avx2<A>(a + r * lda, lda, std::min(avx2_gemm_narrow_mr, tiled_end - r), K,
+    for (std::size_t p0 = 0; p0 < panels; p0 += 4) {
+      const std::size_t np = std::min<std::size_t>(4, panels - p0);
+      for (std::size_t p = p0; p < p0 + np; ++p) {
+        const std::size_t col = p * avx2_gemm_nr, cols = std::min(avx2_gemm_nr, N - col);
+        if (cols <= 8) {
+          for (std::size_t r = rb; r < tiled_end; r += avx2_gemm_narrow_mr) {
+            f32_gemm_tile12x8_avx2<A>(a + r * lda, lda, std::min(avx2_gemm_narrow_mr, tiled_end - r), K,
+                                      packed + p * K * avx2_gemm_nr, c + r * ldc + col, ldc, cols, bias + col, act,
+                                      res ? res + r * ldr + col : nullptr, ldr);
+          }
+          continue;
+        }
+        for (std::size_t r = rb; r < tiled_end; r += avx2_gemm_mr) {
+          if (r == rb && p + 1 < panels) {
+            f32_gemm_tile6x16_avx2<A, true>(a + r * lda, lda, std::min(avx2_gemm_mr, tiled_end - r), 1, 0, K,
+                                            packed + p * K * avx2_gemm_nr, c + r * ldc + col, ldc, cols, bias + col,
+                                            act, res ? res + r * ldr + col : nullptr, ldr,
+                                            packed + (p + 1) * K * avx2_gemm_nr);
+            continue;
+          }
+          f32_gemm_tile6x16_avx2<A>(a + r * lda, lda, std::min(avx2_gemm_mr, tiled_end - r), 1, 0, K,
                                     packed + p * K * avx2_gemm_nr, c + r * ldc + col, ldc, cols, bias + col, act,
                                     res ? res + r * ldr + col : nullptr, ldr);
         }
-        continue;
       }
-      for (std::size_t r = rb; r < tiled_end; r += avx2_gemm_mr) {
-        f32_gemm_tile6x16_avx2<A>(a + r * lda, lda, std::min(avx2_gemm_mr, tiled_end - r), 1, 0, K,
-                                  packed + p * K * avx2_gemm_nr, c + r * ldc + col, ldc, cols, bias + col, act,
-                                  res ? res + r * ldr + col : nullptr, ldr);
+      // The lone row right after the tiles of its four panels, which are still in L2: after all
+      // panels it read the whole matrix again, from L3 where that exceeds L2 (960 x 160 and up).
+      if (tiled_end < re) {
+        f32_gemv_group_avx2<A>(a + tiled_end * lda, K, N, packed, p0, np, c + tiled_end * ldc, bias, act,
+                               res ? res + tiled_end * ldr : nullptr);
       }
-    }
-    if (tiled_end < re) {
-      f32_gemv_avx2<A>(a + tiled_end * lda, K, N, packed, c + tiled_end * ldc, bias, act,
-                       res ? res + tiled_end * ldr : nullptr);
     }
   }
 }
