@@ -8,7 +8,8 @@
 // reached: GFLOP/s = 2 x multiply-accumulates per image (convolutions: output pixels x output
 // channels x input channels per group x kernel taps; other layers: one per weight) x batch / median.
 // --peak measures one core's FP32 peak instead: 16 independent chains of AVX-512 FMAs (or, without
-// AVX-512, 12 chains of AVX2 FMAs), so "fraction of peak" is against a measured, not a datasheet, rate.
+// AVX-512, 12 chains of AVX2 FMAs), fastest of 9 runs, so "fraction of peak" is against a measured,
+// not a datasheet, rate.
 // --layers prints each layer's median time instead (Network::forward's per-step clock), to see
 // where a forward pass goes.
 #include <algorithm>
@@ -91,10 +92,12 @@ __attribute__((target("avx2,fma"))) double fma_peak_gflops_avx2() {
 int peak() {
 #if WASTENET_X86_KERNELS
   const auto report = [](const char* isa, double (*measure)()) {
-    std::vector<double> g;
-    for (int i = 0; i < 5; ++i) g.push_back(measure());
-    std::sort(g.begin(), g.end());
-    fmt::print("FP32 peak, one core, {} FMA: {:.1f} GFLOP/s (median of 5)\n", isa, g[2]);
+    // The fastest of 9, not the median: a peak is the rate the core reaches when nothing else runs.
+    // On a shared VM one compare run's median of 5 came out near 71 GFLOP/s, against 101-102 a
+    // minute later, and put every "% of peak" in that table about 40% too high.
+    double fastest = 0;
+    for (int i = 0; i < 9; ++i) fastest = std::max(fastest, measure());
+    fmt::print("FP32 peak, one core, {} FMA: {:.1f} GFLOP/s (fastest of 9)\n", isa, fastest);
     return 0;
   };
   if (wastenet::kernel_path_supported(wastenet::KernelPath::avx512)) return report("AVX-512", fma_peak_gflops_avx512);
