@@ -180,7 +180,7 @@ WASTENET_AVX2 inline void gemm_store_row16_avx2(__m256 v0, __m256 v1, __m256 bia
 /// of segment s starts at a + s * seg_stride + r * lda, and its weights follow the previous
 /// segment's in the panel. A GEMM is one segment; a convolution reads each kernel row's taps
 /// (kw * cin contiguous floats) straight from the image, a segment per kernel row. With Prefetch,
-/// it also asks for `next_panel`'s weights into L2, one line per k: 7x7 layers' weights (0.6-1.5
+/// it also asks for `next_panel`'s weights into L2, one line per k: 7x7 layers' weights (0.6-1.6
 /// MB) come from L3 or memory, and the first tile of each panel fetches the next panel's ahead.
 template <ActKind A, bool Prefetch = false>
 WASTENET_AVX2 inline void f32_gemm_tile6x16_avx2(const float* a, std::size_t lda, std::size_t rows, std::size_t segs,
@@ -380,7 +380,7 @@ WASTENET_AVX2 inline void f32_gemm_rows_avx2(const float* a, std::size_t lda, fl
           continue;
         }
         for (std::size_t r = rb; r < tiled_end; r += avx2_gemm_mr) {
-          if (r == rb && p + 1 < panels) {
+          if (r == rb && p + 1 < panels) {  // the block's first tile fetches the next panel
             f32_gemm_tile6x16_avx2<A, true>(a + r * lda, lda, std::min(avx2_gemm_mr, tiled_end - r), 1, 0, K,
                                             packed + p * K * avx2_gemm_nr, c + r * ldc + col, ldc, cols, bias + col,
                                             act, res ? res + r * ldr + col : nullptr, ldr,
@@ -392,8 +392,8 @@ WASTENET_AVX2 inline void f32_gemm_rows_avx2(const float* a, std::size_t lda, fl
                                     res ? res + r * ldr + col : nullptr, ldr);
         }
       }
-      // The lone row right after the tiles of its four panels, which are still in L2: after all
-      // panels it read the whole matrix again, from L3 where that exceeds L2 (960 x 160 and up).
+      // The lone row right after the tiles of its four panels, while they are still in L2; after
+      // all panels, it would read the whole matrix again, from L3 where that exceeds L2.
       if (tiled_end < re) {
         f32_gemv_group_avx2<A>(a + tiled_end * lda, K, N, packed, p0, np, c + tiled_end * ldc, bias, act,
                                res ? res + tiled_end * ldr : nullptr);
