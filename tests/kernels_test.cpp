@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
@@ -339,17 +340,63 @@ TEST(Avx2Sigmoid, IsWithinSixUlpOfDoublePrecisionAndSaturatesAtTheEnds) {
     }
   }
   EXPECT_LE(worst_ulp, 6.0) << "at x = " << worst_x << " over " << xs.size() << " inputs";
-  // Below about -87.3 the true value is under 2^-126: the result is exactly 0, never garbage from
-  // the exponent field. Above 17 the true value rounds to 1, and the reciprocal's Newton step may
-  // land one float either side of it.
+  // Below about -87.3 the true value is under 2^-126, the smallest normal float: the result is
+  // below it too and not negative, never garbage from the exponent field. Above 17 the true value
+  // rounds to 1, and so does the quotient.
   const float ends[8] = {-1e30f, -100.f, -88.5f, -87.5f, 17.5f, 88.5f, 100.f, 1e30f};
   float s[8];
   sigmoid_avx2_of(ends, s);
-  for (std::size_t j = 0; j < 4; ++j) EXPECT_EQ(s[j], 0.f) << "x = " << ends[j];
-  for (std::size_t j = 4; j < 8; ++j) {
-    EXPECT_GE(s[j], std::nextafter(1.f, 0.f)) << "x = " << ends[j];
-    EXPECT_LE(s[j], std::nextafter(1.f, 2.f)) << "x = " << ends[j];
+  for (std::size_t j = 0; j < 4; ++j) {
+    EXPECT_GE(s[j], 0.f) << "x = " << ends[j];
+    EXPECT_LT(s[j], std::numeric_limits<float>::min()) << "x = " << ends[j];
   }
+  for (std::size_t j = 4; j < 8; ++j) EXPECT_EQ(s[j], 1.f) << "x = " << ends[j];
+}
+
+// SiLU, x / (1 + e^-x) in one division, against double precision over the normal floats of the
+// same range. Far below -87 the result is a tiny negative number no larger in magnitude than x times
+// 2^-126 (the denominator's x is clamped at -88.3); above 17 it is x.
+WASTENET_AVX2 void silu_avx2_of(const float* x, float* out) {
+  _mm256_storeu_ps(out, wastenet::kernels::silu_avx2(_mm256_loadu_ps(x)));
+}
+
+TEST(Avx2Silu, IsWithinFourUlpOfDoublePrecisionAndTendsToZeroAndX) {
+  if (!wastenet::kernel_path_supported(KernelPath::f16c)) GTEST_SKIP() << "this CPU has no AVX2 and FMA";
+  double worst_ulp = 0;
+  float worst_x = 0;
+  std::vector<float> xs;
+  for (std::uint32_t sign : {0u, 0x80000000u}) {
+    for (std::uint32_t bits = 0x00800000u; bits <= 0x42b00000u; bits += 97) {  // normal floats up to 88
+      float x = 0;
+      const std::uint32_t b = bits | sign;
+      std::memcpy(&x, &b, sizeof x);
+      if (x >= -87.f) xs.push_back(x);
+    }
+  }
+  xs.resize((xs.size() + 7) / 8 * 8, 1.f);
+  for (std::size_t i = 0; i < xs.size(); i += 8) {
+    float s[8];
+    silu_avx2_of(&xs[i], s);
+    for (std::size_t j = 0; j < 8; ++j) {
+      const double x = xs[i + j];
+      const double want = x / (1.0 + std::exp(-x));
+      const double ulp = std::ldexp(1.0, std::ilogb(static_cast<float>(want)) - 23);
+      const double err = std::abs(s[j] - want) / ulp;
+      if (!(err <= worst_ulp)) {  // NaN counts as the worst
+        worst_ulp = std::isnan(err) ? 1e9 : err;
+        worst_x = xs[i + j];
+      }
+    }
+  }
+  EXPECT_LE(worst_ulp, 4.0) << "at x = " << worst_x << " over " << xs.size() << " inputs";
+  const float ends[8] = {-1e30f, -100.f, -88.5f, -87.5f, 17.5f, 88.5f, 100.f, 1e30f};
+  float s[8];
+  silu_avx2_of(ends, s);
+  for (std::size_t j = 0; j < 4; ++j) {
+    EXPECT_LE(s[j], 0.f) << "x = " << ends[j];
+    EXPECT_GE(s[j], ends[j] * std::numeric_limits<float>::min()) << "x = " << ends[j];
+  }
+  for (std::size_t j = 4; j < 8; ++j) EXPECT_EQ(s[j], ends[j]) << "x = " << ends[j];
 }
 #endif
 
