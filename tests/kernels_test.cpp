@@ -306,40 +306,59 @@ INSTANTIATE_TEST_SUITE_P(Paths, ThreadSplit, ::testing::ValuesIn(supported_paths
                          [](const auto& info) { return std::string(wastenet::kernel_path_name(info.param)); });
 
 #if WASTENET_X86_KERNELS
-// The AVX2 sigmoid (SiLU's and the SE gates') against double precision, in units in the last place
-// of the float result, over every 97th float in [-87, 88] (about 23 million) and the clamped ends.
-WASTENET_AVX2 void sigmoid_avx2_of(const float* x, float* out) {
-  _mm256_storeu_ps(out, wastenet::kernels::sigmoid_avx2(_mm256_loadu_ps(x)));
-}
-
-TEST(Avx2Sigmoid, IsWithinSixUlpOfDoublePrecisionAndSaturatesAtTheEnds) {
-  if (!wastenet::kernel_path_supported(KernelPath::f16c)) GTEST_SKIP() << "this CPU has no AVX2 and FMA";
-  double worst_ulp = 0;
-  float worst_x = 0;
+// Every 97th float from the bit pattern `first_bits` up to 88 (0x42b00000), of either sign, down
+// to -87: about 23 million inputs. Padded with `pad` to whole vectors of 8.
+std::vector<float> every_97th_float_in_range(std::uint32_t first_bits, float pad) {
   std::vector<float> xs;
   for (std::uint32_t sign : {0u, 0x80000000u}) {
-    for (std::uint32_t bits = 0; bits <= 0x42b00000u; bits += 97) {  // 0x42b00000 is 88.0f
+    for (std::uint32_t bits = first_bits; bits <= 0x42b00000u; bits += 97) {
       float x = 0;
       const std::uint32_t b = bits | sign;
       std::memcpy(&x, &b, sizeof x);
       if (x >= -87.f) xs.push_back(x);
     }
   }
-  xs.resize((xs.size() + 7) / 8 * 8, 0.f);
+  xs.resize((xs.size() + 7) / 8 * 8, pad);
+  return xs;
+}
+
+struct WorstUlp {
+  double ulp = 0;
+  float x = 0;
+};
+
+// The largest error of kernel8 (8 lanes in, 8 out) against `reference` in double precision, in
+// units in the last place of the float result; NaN counts as the worst.
+template <class Kernel8, class Reference>
+WorstUlp worst_ulp_over(const std::vector<float>& xs, Kernel8 kernel8, Reference reference) {
+  WorstUlp worst;
   for (std::size_t i = 0; i < xs.size(); i += 8) {
-    float s[8];
-    sigmoid_avx2_of(&xs[i], s);
+    float got[8];
+    kernel8(&xs[i], got);
     for (std::size_t j = 0; j < 8; ++j) {
-      const double want = 1.0 / (1.0 + std::exp(-static_cast<double>(xs[i + j])));
+      const double want = reference(static_cast<double>(xs[i + j]));
       const double ulp = std::ldexp(1.0, std::ilogb(static_cast<float>(want)) - 23);
-      const double err = std::abs(s[j] - want) / ulp;
-      if (!(err <= worst_ulp)) {  // NaN counts as the worst
-        worst_ulp = std::isnan(err) ? 1e9 : err;
-        worst_x = xs[i + j];
+      const double err = std::abs(got[j] - want) / ulp;
+      if (!(err <= worst.ulp)) {
+        worst.ulp = std::isnan(err) ? 1e9 : err;
+        worst.x = xs[i + j];
       }
     }
   }
-  EXPECT_LE(worst_ulp, 6.0) << "at x = " << worst_x << " over " << xs.size() << " inputs";
+  return worst;
+}
+
+// The AVX2 sigmoid (the SE gates') against double precision over every 97th float in [-87, 88],
+// and at the clamped ends.
+WASTENET_AVX2 void sigmoid_avx2_of(const float* x, float* out) {
+  _mm256_storeu_ps(out, wastenet::kernels::sigmoid_avx2(_mm256_loadu_ps(x)));
+}
+
+TEST(Avx2Sigmoid, IsWithinSixUlpOfDoublePrecisionAndSaturatesAtTheEnds) {
+  if (!wastenet::kernel_path_supported(KernelPath::f16c)) GTEST_SKIP() << "this CPU has no AVX2 and FMA";
+  const std::vector<float> xs = every_97th_float_in_range(0, 0.f);
+  const WorstUlp worst = worst_ulp_over(xs, sigmoid_avx2_of, [](double x) { return 1.0 / (1.0 + std::exp(-x)); });
+  EXPECT_LE(worst.ulp, 6.0) << "at x = " << worst.x << " over " << xs.size() << " inputs";
   // Below about -87.3 the true value is under 2^-126, the smallest normal float: the result is
   // below it too and not negative, never garbage from the exponent field. Above 17 the true value
   // rounds to 1, and so does the quotient.
@@ -362,33 +381,9 @@ WASTENET_AVX2 void silu_avx2_of(const float* x, float* out) {
 
 TEST(Avx2Silu, IsWithinFourUlpOfDoublePrecisionAndTendsToZeroAndX) {
   if (!wastenet::kernel_path_supported(KernelPath::f16c)) GTEST_SKIP() << "this CPU has no AVX2 and FMA";
-  double worst_ulp = 0;
-  float worst_x = 0;
-  std::vector<float> xs;
-  for (std::uint32_t sign : {0u, 0x80000000u}) {
-    for (std::uint32_t bits = 0x00800000u; bits <= 0x42b00000u; bits += 97) {  // normal floats up to 88
-      float x = 0;
-      const std::uint32_t b = bits | sign;
-      std::memcpy(&x, &b, sizeof x);
-      if (x >= -87.f) xs.push_back(x);
-    }
-  }
-  xs.resize((xs.size() + 7) / 8 * 8, 1.f);
-  for (std::size_t i = 0; i < xs.size(); i += 8) {
-    float s[8];
-    silu_avx2_of(&xs[i], s);
-    for (std::size_t j = 0; j < 8; ++j) {
-      const double x = xs[i + j];
-      const double want = x / (1.0 + std::exp(-x));
-      const double ulp = std::ldexp(1.0, std::ilogb(static_cast<float>(want)) - 23);
-      const double err = std::abs(s[j] - want) / ulp;
-      if (!(err <= worst_ulp)) {  // NaN counts as the worst
-        worst_ulp = std::isnan(err) ? 1e9 : err;
-        worst_x = xs[i + j];
-      }
-    }
-  }
-  EXPECT_LE(worst_ulp, 4.0) << "at x = " << worst_x << " over " << xs.size() << " inputs";
+  const std::vector<float> xs = every_97th_float_in_range(0x00800000u, 1.f);  // from 2^-126, the smallest normal
+  const WorstUlp worst = worst_ulp_over(xs, silu_avx2_of, [](double x) { return x / (1.0 + std::exp(-x)); });
+  EXPECT_LE(worst.ulp, 4.0) << "at x = " << worst.x << " over " << xs.size() << " inputs";
   const float ends[8] = {-1e30f, -100.f, -88.5f, -87.5f, 17.5f, 88.5f, 100.f, 1e30f};
   float s[8];
   silu_avx2_of(ends, s);
