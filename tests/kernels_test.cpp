@@ -322,6 +322,9 @@ std::vector<float> every_97th_float_in_range(std::uint32_t first_bits, float pad
   return xs;
 }
 
+// Four inputs far below the accurate range and four above it, where sigmoid and SiLU saturate.
+constexpr float saturating_ends[8] = {-1e30f, -100.f, -88.5f, -87.5f, 17.5f, 88.5f, 100.f, 1e30f};
+
 struct WorstUlp {
   double ulp = 0;
   float x = 0;
@@ -362,14 +365,13 @@ TEST(Avx2Sigmoid, IsWithinSixUlpOfDoublePrecisionAndSaturatesAtTheEnds) {
   // Below about -87.3 the true value is under 2^-126, the smallest normal float: the result is
   // below it too and not negative, never garbage from the exponent field. Above 17 the true value
   // rounds to 1, and so does the quotient.
-  const float ends[8] = {-1e30f, -100.f, -88.5f, -87.5f, 17.5f, 88.5f, 100.f, 1e30f};
   float s[8];
-  sigmoid_avx2_of(ends, s);
+  sigmoid_avx2_of(saturating_ends, s);
   for (std::size_t j = 0; j < 4; ++j) {
-    EXPECT_GE(s[j], 0.f) << "x = " << ends[j];
-    EXPECT_LT(s[j], std::numeric_limits<float>::min()) << "x = " << ends[j];
+    EXPECT_GE(s[j], 0.f) << "x = " << saturating_ends[j];
+    EXPECT_LT(s[j], std::numeric_limits<float>::min()) << "x = " << saturating_ends[j];
   }
-  for (std::size_t j = 4; j < 8; ++j) EXPECT_EQ(s[j], 1.f) << "x = " << ends[j];
+  for (std::size_t j = 4; j < 8; ++j) EXPECT_EQ(s[j], 1.f) << "x = " << saturating_ends[j];
 }
 
 // SiLU, x / (1 + e^-x) in one division, against double precision over the normal floats of the
@@ -384,14 +386,13 @@ TEST(Avx2Silu, IsWithinFourUlpOfDoublePrecisionAndTendsToZeroAndX) {
   const std::vector<float> xs = every_97th_float_in_range(0x00800000u, 1.f);  // from 2^-126, the smallest normal
   const WorstUlp worst = worst_ulp_over(xs, silu_avx2_of, [](double x) { return x / (1.0 + std::exp(-x)); });
   EXPECT_LE(worst.ulp, 4.0) << "at x = " << worst.x << " over " << xs.size() << " inputs";
-  const float ends[8] = {-1e30f, -100.f, -88.5f, -87.5f, 17.5f, 88.5f, 100.f, 1e30f};
   float s[8];
-  silu_avx2_of(ends, s);
+  silu_avx2_of(saturating_ends, s);
   for (std::size_t j = 0; j < 4; ++j) {
-    EXPECT_LE(s[j], 0.f) << "x = " << ends[j];
-    EXPECT_GE(s[j], ends[j] * std::numeric_limits<float>::min()) << "x = " << ends[j];
+    EXPECT_LE(s[j], 0.f) << "x = " << saturating_ends[j];
+    EXPECT_GE(s[j], saturating_ends[j] * std::numeric_limits<float>::min()) << "x = " << saturating_ends[j];
   }
-  for (std::size_t j = 4; j < 8; ++j) EXPECT_EQ(s[j], ends[j]) << "x = " << ends[j];
+  for (std::size_t j = 4; j < 8; ++j) EXPECT_EQ(s[j], saturating_ends[j]) << "x = " << saturating_ends[j];
 }
 #endif
 

@@ -47,7 +47,7 @@ inline constexpr std::size_t avx2_gemm_mr = 6;
 /// 1 + e^-x on 8 lanes, the denominator of sigmoid and SiLU. x is clamped to [-88.3, 87.3], so the
 /// result is finite: below -88.3, sigmoid comes out under 2^-126 (the smallest normal float) but
 /// larger than the true value, and SiLU a negative number no larger in magnitude than x * 2^-126.
-/// SiLU is a fifth of EfficientNet-B0's time, so e^-x is cheaper than Cephes' exp:
+/// SiLU is about a sixth of EfficientNet-B0's time, so e^-x is cheaper than Cephes' exp:
 /// - e^-x = 2^n e^-r with n = round(-x log2 e) and r = x + n ln 2 (ln 2 in two parts, Cody and Waite);
 /// - n is rounded by adding 1.5 * 2^23, which leaves n in the low mantissa bits, and 2^n is applied
 ///   by adding n << 23 to the exponent field of e^-r, an integer add instead of a multiply;
@@ -78,14 +78,16 @@ WASTENET_AVX2 inline __m256 sigmoid_avx2(__m256 x) {
   return _mm256_div_ps(_mm256_set1_ps(1.f), sigmoid_denominator_avx2(x));
 }
 
-/// x / (1 + e^-x) on 8 lanes, within 3.9 ulp (kernels_test): SiLU in one division, where x times
+/// x / (1 + e^-x) on 8 lanes, within 3.8 ulp (kernels_test): SiLU in one division, where x times
 /// the sigmoid took a reciprocal, a Newton step and two multiplications (8 lanes about 13% faster on
-/// Zen 3, and EfficientNet-B0 about 2%).
+/// Zen 3, and EfficientNet-B0 about 3%).
 WASTENET_AVX2 inline __m256 silu_avx2(__m256 x) { return _mm256_div_ps(x, sigmoid_denominator_avx2(x)); }
 
 /// v, opaque to the compiler: a product returned through it is never fused with a later addition.
-/// (GCC, at -ffp-contract=fast, fused SiLU's product with the residual's addition in some inlined
-/// copies of an epilogue and not in others, so an output's bits depended on which kernel made it.)
+/// (GCC, at -ffp-contract=fast, fused an activation's final product with the residual's addition in
+/// some inlined copies of an epilogue and not in others, so an output's bits depended on which
+/// kernel made it.) Hard-swish ends in a product; SiLU and sigmoid end in a division, which is never
+/// contracted, and need no barrier.
 WASTENET_AVX2 inline __m256 unfused_avx2(__m256 v) {
   __asm__("" : "+x"(v));
   return v;
@@ -107,9 +109,9 @@ WASTENET_AVX2 inline __m256 activate_avx2(__m256 x, const Activation& act) {
                                    _mm256_set1_ps(1.f / 6.f));
     return unfused_avx2(A == ActKind::hardswish ? _mm256_mul_ps(x, g) : g);
   } else if constexpr (A == ActKind::silu) {
-    return unfused_avx2(silu_avx2(x));
+    return silu_avx2(x);
   } else if constexpr (A == ActKind::sigmoid) {
-    return unfused_avx2(sigmoid_avx2(x));
+    return sigmoid_avx2(x);
   } else {
     if (act.kind == ActKind::identity) return x;
     alignas(32) float v[8];
