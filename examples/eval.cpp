@@ -1,6 +1,7 @@
 // wastenet-eval: accuracy of a model on a dataset split, computed by the library.
 //
-//   wastenet-eval [--model FILE] [--threads N] [--precision fp32|fp16] [--tta none|flips|flips+crops] [--json] [--predictions-out FILE]
+//   wastenet-eval [--model FILE] [--threads N] [--precision fp32|fp16] [--tta none|flips|flips+crops] [--json] [--input-size S]
+//                 [--predictions-out FILE]
 //                 --dataset DIR --split FILE
 //
 // The split file is TrashNet's format: one "filename label" per line; the image lives at
@@ -37,11 +38,11 @@ using wastenet::cli::read_split;
 
 const char* const usage =
     "usage: wastenet-eval [--model FILE] [--threads N] [--precision fp32|fp16] [--tta none|flips|flips+crops] [--json]\n"
-    "                     [--predictions-out FILE]\n"
+    "                     [--input-size S] [--predictions-out FILE]\n"
     "                     --dataset DIR --split FILE\n";
 
 int run(int argc, char** argv) {
-  const auto args = wastenet::cli::parse(argc, argv, {"model", "threads", "dataset", "split", "predictions-out", "tta", "precision"},
+  const auto args = wastenet::cli::parse(argc, argv, {"model", "threads", "dataset", "split", "predictions-out", "tta", "precision", "input-size"},
                                          {"json", "help"});
   if (args.has("help")) {
     std::fputs(usage, stdout);
@@ -52,6 +53,7 @@ int run(int argc, char** argv) {
   wastenet::ClassifierOptions opts;
   opts.threads = static_cast<std::size_t>(args.get_int("threads", 0, 1, 1024));
   opts.precision = wastenet::parse_precision(args.get("precision", "fp32"));
+  opts.input_size = static_cast<std::size_t>(args.get_int("input-size", 0, 32, 4096));  // at most max_input_size(arch): Classifier
   const std::string model_path = args.get("model", WASTENET_DEFAULT_MODEL);
   const auto tta = wastenet::parse_test_time_augmentation(args.get("tta", "none"));
   const auto samples = read_split(args.get("dataset"), args.get("split"));
@@ -89,6 +91,7 @@ int run(int argc, char** argv) {
   doc["threads"] = clf.threads();
   doc["precision"] = wastenet::precision_name(opts.precision);
   doc["tta"] = args.get("tta", "none");
+  doc["input_size"] = info.input_size;
   doc["classes"] = nlohmann::ordered_json::array();
   doc["per_class"] = nlohmann::ordered_json::object();
   for (std::size_t k = 0; k < K; ++k) {
@@ -117,9 +120,9 @@ int run(int argc, char** argv) {
     fmt::print("{}\n", doc.dump(2));
     return 0;
   }
-  fmt::print("model     {}\nsplit     {} ({} images)\naccuracy  {:.4f} ({}/{})\nspeed     {:.1f} images/s ({} threads, "
+  fmt::print("model     {} ({} px)\nsplit     {} ({} images)\naccuracy  {:.4f} ({}/{})\nspeed     {:.1f} images/s ({} threads, "
              "decode + preprocess + forward)\n\n",
-             model_path, args.get("split"), samples.size(), accuracy, correct, samples.size(),
+             model_path, info.input_size, args.get("split"), samples.size(), accuracy, correct, samples.size(),
              doc["images_per_second"].get<double>(), clf.threads());
   fmt::print("{:<12} {:>9} {:>9} {:>9} {:>8}\n", "class", "precision", "recall", "f1", "support");
   for (std::size_t k = 0; k < K; ++k) {

@@ -1,6 +1,6 @@
 // wastenet-stream: classify a sequence of frames, debounce with a majority vote, report events.
 //
-//   wastenet-stream [--model FILE] [--threads N] [--window N] [--threshold K] [--min-confidence C]
+//   wastenet-stream [--model FILE] [--threads N] [--input-size S] [--window N] [--threshold K] [--min-confidence C]
 //                   [--window-ms T] [--holdoff-ms H] [--fps F] [--actuator-cmd CMD] [--quiet]
 //                   (IMAGE... | DIR | --synthetic [--frames-per-object M] [--glitch-rate R] [--seed S] IMAGE...)
 //   wastenet-stream --plan --error-rate E [--fps F] [--actuator-ms A] [--target P] [--max-window N]
@@ -39,8 +39,8 @@
 namespace {
 
 const char* const usage =
-    "usage: wastenet-stream [--model FILE] [--threads N] [--precision fp32|fp16] [--window N] [--threshold K] [--min-confidence C]\n"
-    "                       [--window-ms T] [--holdoff-ms H] [--fps F] [--actuator-cmd CMD] [--quiet]\n"
+    "usage: wastenet-stream [--model FILE] [--threads N] [--precision fp32|fp16] [--input-size S] [--window N] [--threshold K]\n"
+    "                       [--min-confidence C] [--window-ms T] [--holdoff-ms H] [--fps F] [--actuator-cmd CMD] [--quiet]\n"
     "                       (IMAGE... | DIR | --synthetic [--frames-per-object M] [--glitch-rate R] [--seed S] IMAGE...)\n"
     "       wastenet-stream --plan --error-rate E [--fps F] [--actuator-ms A] [--target P] [--max-window N]\n";
 
@@ -98,7 +98,7 @@ wastenet::ImageU8 jitter(const wastenet::ImageU8& src, std::mt19937& rng) {
 int run(int argc, char** argv) {
   const auto args = wastenet::cli::parse(
       argc, argv,
-      {"model", "threads", "precision", "window", "threshold", "min-confidence", "window-ms", "holdoff-ms", "fps", "actuator-cmd",
+      {"model", "threads", "precision", "input-size", "window", "threshold", "min-confidence", "window-ms", "holdoff-ms", "fps", "actuator-cmd",
        "frames-per-object", "glitch-rate", "seed", "error-rate", "actuator-ms", "target", "max-window"},
       {"synthetic", "quiet", "help", "plan"});
   if (args.has("help")) {
@@ -155,6 +155,7 @@ int run(int argc, char** argv) {
   wastenet::ClassifierOptions co;
   co.threads = static_cast<std::size_t>(args.get_int("threads", 0, 1, 1024));
   co.precision = wastenet::parse_precision(args.get("precision", "fp32"));
+  co.input_size = static_cast<std::size_t>(args.get_int("input-size", 0, 32, 4096));  // at most max_input_size(arch): Classifier
   const std::string model_path = args.get("model", WASTENET_DEFAULT_MODEL);
   const wastenet::Classifier clf(model_path, co);
 

@@ -1,6 +1,7 @@
 // wastenet-classify as a user runs it: exit status, one-line errors, logits output.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <string>
@@ -61,10 +62,32 @@ TEST(ClassifyCli, JsonOutput) {
   EXPECT_NE(r.out.find("\"probability\""), std::string::npos);
 }
 
+// The 168 px case's model at --input-size 168 (its own size) matches torchvision, and at 224 it
+// reports 224 and gives other logits.
+TEST(ClassifyCli, InputSizeOption) {
+  const std::string out = std::string(WASTENET_TEST_DATA) + "/cli_logits_input_size.bin";
+  const auto ref = wastenet::test::read_floats(wastenet::test::ref_dir() + "/mobilenet_v3_small_168.logits.bin");
+  Result r = run("--model " + model + " --input-size 168 " + image + " --logits-out " + out);
+  ASSERT_EQ(r.status, 0) << r.err;
+  auto got = wastenet::test::read_floats(out);
+  ASSERT_EQ(got.size(), ref.size());
+  for (std::size_t i = 0; i < ref.size(); ++i) EXPECT_NEAR(got[i], ref[i], 1e-3f);
+  r = run("--model " + model + " --input-size 224 --json " + image + " --logits-out " + out);
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("\"input_size\": 224"), std::string::npos) << r.out;
+  got = wastenet::test::read_floats(out);
+  ASSERT_EQ(got.size(), ref.size());
+  float worst = 0;
+  for (std::size_t i = 0; i < ref.size(); ++i) worst = std::max(worst, std::abs(got[i] - ref[i]));
+  EXPECT_GT(worst, 0.1f);
+}
+
 TEST(ClassifyCli, BadArguments) {
   expect_one_line_error("--model " + model + " --threads -1 " + image, "--threads");
   expect_one_line_error("--model " + model + " --threads 100000 " + image, "--threads");
   expect_one_line_error("--model " + model + " --topk 0 " + image, "--topk");
+  expect_one_line_error("--model " + model + " --input-size 16 " + image, "--input-size must be an integer from 32");
+  expect_one_line_error("--model " + model + " --input-size 449 " + image, "input size must be from 32 to 448 for mobilenet_v3_small, got 449");
   expect_one_line_error("--model " + model + " --topk abc " + image, "--topk");
   expect_one_line_error("--model " + model + " --resize squash " + image, "resize mode 'squash'");
   expect_one_line_error("--model " + model + " --frobnicate " + image, "unknown option --frobnicate");

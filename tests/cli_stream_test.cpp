@@ -55,7 +55,7 @@ TEST(StreamCli, PlanPrintsThePapersLatency) {
 
 TEST(StreamCli, BadArgumentsAreOneLineErrors) {
   const std::vector<std::string> cases = {"--window 0 " + images, "--threshold 11 --window 10 " + images, "--plan",
-                                          images + "does_not_exist.jpg"};
+                                          "--input-size 16 " + images, images + "does_not_exist.jpg"};
   for (const std::string& args : cases) {
     const Result r = run(args);
     EXPECT_NE(r.status, 0) << args;

@@ -2,6 +2,7 @@
 // on seeded random weights with randomized batch-norm statistics (tools/make_reference.py).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -74,6 +75,53 @@ TEST_P(ModelParity, ClassifierOnImageMatchesTorchvision) {
   const auto ref = wastenet::test::read_floats(base + ".logits.bin");
   ASSERT_EQ(pred.logits.size(), ref.size());
   for (std::size_t i = 0; i < ref.size(); ++i) ASSERT_NEAR(pred.logits[i], ref[i], tolerance) << "logit " << i;
+}
+
+// ClassifierOptions::input_size overrides the size a model's metadata gives: the 168 px case's
+// weights, in a model whose metadata says 224, classified at 168 match torchvision at 168.
+TEST(ClassifierInputSize, OverridesTheModelsSize) {
+  const std::string base = ref_dir() + "/mobilenet_v3_small_168";
+  const auto image = wastenet::read_image(base + ".png");
+  const auto ref = wastenet::test::read_floats(base + ".logits.bin");
+  auto model = [&] {  // as if its metadata said 224
+    wastenet::Model m = wastenet::load_model(base + ".safetensors");
+    m.info.input_size = 224;
+    return m;
+  };
+
+  wastenet::ClassifierOptions at_224{"", 2, "fit"};
+  const wastenet::Classifier as_stored(model(), at_224);
+  const auto stored = as_stored.classify(image);
+  ASSERT_EQ(stored.logits.size(), ref.size());
+  float worst = 0;  // at 224 the logits are another image's: the check below can fail
+  for (std::size_t i = 0; i < ref.size(); ++i) worst = std::max(worst, std::abs(stored.logits[i] - ref[i]));
+  EXPECT_GT(worst, 100 * tolerance);
+
+  wastenet::ClassifierOptions at_168 = at_224;
+  at_168.input_size = 168;
+  const wastenet::Classifier overridden(model(), at_168);
+  EXPECT_EQ(overridden.info().input_size, 168u);
+  EXPECT_EQ(overridden.preprocess({image}).shape().h, 168u);
+  const auto pred = overridden.classify(image);
+  ASSERT_EQ(pred.logits.size(), ref.size());
+  for (std::size_t i = 0; i < ref.size(); ++i) EXPECT_NEAR(pred.logits[i], ref[i], tolerance) << "logit " << i;
+}
+
+TEST(ClassifierInputSize, RejectsSizesOutsideTheArchitecturesRange) {
+  const std::string path = ref_dir() + "/mobilenet_v3_small_168.safetensors";
+  for (std::size_t size : {std::size_t{31}, std::size_t{449}}) {
+    wastenet::ClassifierOptions opts{"", 1, ""};
+    opts.input_size = size;
+    try {
+      wastenet::Classifier clf(path, opts);
+      ADD_FAILURE() << "input size " << size << " was accepted";
+    } catch (const wastenet::ArgumentError& e) {
+      EXPECT_EQ(std::string(e.what()), "input size must be from 32 to 448 for mobilenet_v3_small, got " + std::to_string(size));
+    }
+  }
+  wastenet::ClassifierOptions largest{"", 1, ""};
+  largest.input_size = 448;
+  EXPECT_EQ(wastenet::Classifier(path, largest).info().input_size, 448u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Torchvision, ModelParity, ::testing::ValuesIn(parity_cases()),
