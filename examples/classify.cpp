@@ -11,6 +11,7 @@
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
+#include "classifier_args.hpp"
 #include "cli.hpp"
 #include "wastenet/classifier.hpp"
 #include "wastenet/io/image.hpp"
@@ -56,12 +57,9 @@ int run(int argc, char** argv) {
     return 0;
   }
   if (args.positional.empty()) throw wastenet::ArgumentError("no image given (see --help)");
-  wastenet::ClassifierOptions opts;
+  wastenet::ClassifierOptions opts = wastenet::cli::classifier_options(args);
   opts.arch = args.get("arch");
-  opts.threads = static_cast<std::size_t>(args.get_int("threads", 0, 1, 1024));
   opts.resize = args.get("resize");
-  opts.precision = wastenet::parse_precision(args.get("precision", "fp32"));
-  opts.input_size = static_cast<std::size_t>(args.get_int("input-size", 0, 32, 4096));  // at most max_input_size(arch): Classifier
   if (!opts.resize.empty()) wastenet::parse_resize_mode(opts.resize);  // reject bad values before loading
   const auto tta = wastenet::parse_test_time_augmentation(args.get("tta", "none"));
   const long topk = args.get_int("topk", 5, 1, 100000);

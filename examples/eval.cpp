@@ -22,6 +22,7 @@
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
+#include "classifier_args.hpp"
 #include "cli.hpp"
 #include "dataset.hpp"
 #include "wastenet/classifier.hpp"
@@ -50,10 +51,7 @@ int run(int argc, char** argv) {
   }
   if (!args.has("dataset") || !args.has("split")) throw wastenet::ArgumentError("--dataset and --split are required (see --help)");
   if (!args.positional.empty()) throw wastenet::ArgumentError("unexpected argument '" + args.positional.front() + "'");
-  wastenet::ClassifierOptions opts;
-  opts.threads = static_cast<std::size_t>(args.get_int("threads", 0, 1, 1024));
-  opts.precision = wastenet::parse_precision(args.get("precision", "fp32"));
-  opts.input_size = static_cast<std::size_t>(args.get_int("input-size", 0, 32, 4096));  // at most max_input_size(arch): Classifier
+  const wastenet::ClassifierOptions opts = wastenet::cli::classifier_options(args);
   const std::string model_path = args.get("model", WASTENET_DEFAULT_MODEL);
   const auto tta = wastenet::parse_test_time_augmentation(args.get("tta", "none"));
   const auto samples = read_split(args.get("dataset"), args.get("split"));

@@ -27,6 +27,7 @@
 
 #include <fmt/core.h>
 
+#include "classifier_args.hpp"
 #include "cli.hpp"
 #include "wastenet/classifier.hpp"
 #include "wastenet/io/image.hpp"
@@ -152,12 +153,8 @@ int run(int argc, char** argv) {
   const double fps = get_double("fps", 0.0, 0.0, 1e6);
   wastenet::MajorityVote<std::string> vote(vo);
 
-  wastenet::ClassifierOptions co;
-  co.threads = static_cast<std::size_t>(args.get_int("threads", 0, 1, 1024));
-  co.precision = wastenet::parse_precision(args.get("precision", "fp32"));
-  co.input_size = static_cast<std::size_t>(args.get_int("input-size", 0, 32, 4096));  // at most max_input_size(arch): Classifier
   const std::string model_path = args.get("model", WASTENET_DEFAULT_MODEL);
-  const wastenet::Classifier clf(model_path, co);
+  const wastenet::Classifier clf(model_path, wastenet::cli::classifier_options(args));
 
   // The frame sequence (decoded up front, so that the timing below is the classifier's).
   std::vector<Frame> frames;

@@ -1,7 +1,6 @@
 // wastenet-classify as a user runs it: exit status, one-line errors, logits output.
 #include <gtest/gtest.h>
 
-#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <string>
@@ -26,15 +25,21 @@ void expect_one_line_error(const std::string& args, const std::string& fragment)
 
 const std::string model = wastenet::test::ref_dir() + "/mobilenet_v3_small_168.safetensors";
 const std::string image = wastenet::test::ref_dir() + "/mobilenet_v3_small_168.png";
+const std::string torchvision_logits = wastenet::test::ref_dir() + "/mobilenet_v3_small_168.logits.bin";
+
+// The logits a run wrote to `out`, each within 1e-3 of torchvision's for `image`.
+void expect_torchvision_logits(const std::string& out) {
+  const auto got = wastenet::test::read_floats(out);
+  const auto ref = wastenet::test::read_floats(torchvision_logits);
+  ASSERT_EQ(got.size(), ref.size());
+  for (std::size_t i = 0; i < ref.size(); ++i) EXPECT_NEAR(got[i], ref[i], 1e-3f);
+}
 
 TEST(ClassifyCli, LogitsOutMatchesTorchvision) {
   const std::string out = std::string(WASTENET_TEST_DATA) + "/cli_logits.bin";
   const Result r = run("--model " + model + " " + image + " --logits-out " + out);
   ASSERT_EQ(r.status, 0) << r.err;
-  const auto got = wastenet::test::read_floats(out);
-  const auto ref = wastenet::test::read_floats(wastenet::test::ref_dir() + "/mobilenet_v3_small_168.logits.bin");
-  ASSERT_EQ(got.size(), ref.size());
-  for (std::size_t i = 0; i < ref.size(); ++i) EXPECT_NEAR(got[i], ref[i], 1e-3f);
+  expect_torchvision_logits(out);
 }
 
 // --precision fp16: the same logits within the FP16 tolerance of the parity tests (this case's
@@ -44,7 +49,7 @@ TEST(ClassifyCli, Fp16LogitsStayCloseToTorchvision) {
   const Result r = run("--model " + model + " --precision fp16 " + image + " --logits-out " + out);
   ASSERT_EQ(r.status, 0) << r.err;
   const auto got = wastenet::test::read_floats(out);
-  const auto ref = wastenet::test::read_floats(wastenet::test::ref_dir() + "/mobilenet_v3_small_168.logits.bin");
+  const auto ref = wastenet::test::read_floats(torchvision_logits);
   ASSERT_EQ(got.size(), ref.size());
   std::size_t top_got = 0, top_ref = 0;
   for (std::size_t i = 0; i < ref.size(); ++i) {
@@ -66,20 +71,16 @@ TEST(ClassifyCli, JsonOutput) {
 // reports 224 and gives other logits.
 TEST(ClassifyCli, InputSizeOption) {
   const std::string out = std::string(WASTENET_TEST_DATA) + "/cli_logits_input_size.bin";
-  const auto ref = wastenet::test::read_floats(wastenet::test::ref_dir() + "/mobilenet_v3_small_168.logits.bin");
   Result r = run("--model " + model + " --input-size 168 " + image + " --logits-out " + out);
   ASSERT_EQ(r.status, 0) << r.err;
-  auto got = wastenet::test::read_floats(out);
-  ASSERT_EQ(got.size(), ref.size());
-  for (std::size_t i = 0; i < ref.size(); ++i) EXPECT_NEAR(got[i], ref[i], 1e-3f);
+  expect_torchvision_logits(out);
   r = run("--model " + model + " --input-size 224 --json " + image + " --logits-out " + out);
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.out.find("\"input_size\": 224"), std::string::npos) << r.out;
-  got = wastenet::test::read_floats(out);
+  const auto got = wastenet::test::read_floats(out);
+  const auto ref = wastenet::test::read_floats(torchvision_logits);
   ASSERT_EQ(got.size(), ref.size());
-  float worst = 0;
-  for (std::size_t i = 0; i < ref.size(); ++i) worst = std::max(worst, std::abs(got[i] - ref[i]));
-  EXPECT_GT(worst, 0.1f);
+  EXPECT_GT(wastenet::test::max_abs_diff(got.data(), ref.data(), ref.size()), 0.1);
 }
 
 TEST(ClassifyCli, BadArguments) {

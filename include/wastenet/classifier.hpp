@@ -94,8 +94,8 @@ struct ClassifierOptions {
   std::size_t threads = 0;     // 0: all cores
   std::string resize;          // "fit" or "crop"; empty: the model's metadata, else fit
   Precision precision = Precision::fp32;  // fp16: binary16 weights and activations (precision.hpp)
-  std::size_t input_size = 0;  // 0: the model's metadata; else 32 to max_input_size(arch), e.g. a
-                               // lower resolution for speed, as the WasteNet system ran at 75%
+  std::size_t input_size = 0;  // 0: the model's metadata; else min_input_size to max_input_size(arch),
+                               // e.g. a lower resolution for speed, as the WasteNet system ran at 75%
 };
 
 class Classifier {
@@ -108,8 +108,8 @@ class Classifier {
     resize_ = parse_resize_mode(options.resize.empty() ? model_.info.resize : options.resize);
     if (options.input_size != 0) {
       const std::size_t most = max_input_size(model_.info.arch);
-      if (options.input_size < 32 || options.input_size > most) {
-        throw ArgumentError("input size must be from 32 to " + std::to_string(most) + " for " + model_.info.arch +
+      if (options.input_size < min_input_size || options.input_size > most) {
+        throw ArgumentError("input size must be from " + std::to_string(min_input_size) + " to " + std::to_string(most) + " for " + model_.info.arch +
                             ", got " + std::to_string(options.input_size));
       }
       model_.info.input_size = options.input_size;  // info() reports the size images are resized to

@@ -39,6 +39,9 @@ inline std::size_t default_input_size(const std::string& arch) {
   return 224;
 }
 
+/// The smallest input size a model file or ClassifierOptions may ask for.
+inline constexpr std::size_t min_input_size = 32;
+
 /// The largest input size a model file of `arch` may ask for: twice torchvision's default.
 inline std::size_t max_input_size(const std::string& arch) { return 2 * default_input_size(arch); }
 
@@ -162,10 +165,10 @@ inline Model load_model(const SafetensorsFile& file, const LoadOptions& options 
     // The workspace grows with the square of the input size, so a file may not ask for more than
     // max_input_size(arch): the allocation a model can cause stays proportional to its weights.
     const std::size_t most = max_input_size(info.arch);
-    if (t.empty() || t.size() > 5 || t.find_first_not_of("0123456789") != std::string::npos || std::stoul(t) < 32 ||
+    if (t.empty() || t.size() > 5 || t.find_first_not_of("0123456789") != std::string::npos || std::stoul(t) < min_input_size ||
         std::stoul(t) > most) {
-      throw ModelError(file.path() + ": metadata 'input_size' must be an integer from 32 to " + std::to_string(most) +
-                       " (twice " + info.arch + "'s default), got '" + t + "'");
+      throw ModelError(file.path() + ": metadata 'input_size' must be an integer from " + std::to_string(min_input_size) +
+                       " to " + std::to_string(most) + " (twice " + info.arch + "'s default), got '" + t + "'");
     }
     info.input_size = std::stoul(t);
   }
