@@ -3,12 +3,14 @@
 #
 #   bash benchmarks/compare.sh [--models "mobilenet_v3_small mobilenet_v2 efficientnet_b0"]
 #                              [--threads "1 2"] [--batch 1] [--size 224] [--runs 50] [--rounds 3]
+#                              [--precision fp32|fp16]
 #
 # Builds wastenet-bench-forward, generates each model's seeded weights with tools/make_reference.py,
 # exports them to ONNX with Debian's torch (checking ORT's logits against torchvision's), then for every
 # model and thread count runs the two engines in alternation for --rounds rounds of --runs timed runs
 # each and prints a Markdown table: both medians (the median of the rounds' medians) and the ratio
-# wastenet/ORT (lower is better for wastenet).
+# wastenet/ORT (lower is better for wastenet). --precision sets wastenet's precision only: ORT runs
+# the FP32 export either way, so `--precision fp16` measures FP16 against ORT's FP32 latency.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 models="mobilenet_v3_small mobilenet_v2 efficientnet_b0"
@@ -17,6 +19,7 @@ batch=1
 size=224
 runs=50
 rounds=3
+precision=fp32
 while [ $# -gt 0 ]; do
   case "$1" in
     --models) models=$2; shift 2 ;;
@@ -25,6 +28,7 @@ while [ $# -gt 0 ]; do
     --size) size=$2; shift 2 ;;
     --runs) runs=$2; shift 2 ;;
     --rounds) rounds=$2; shift 2 ;;
+    --precision) precision=$2; shift 2 ;;
     *) echo "compare: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -46,8 +50,13 @@ ort_version=$(node -e "console.log(require('$root/benchmarks/peers/node_modules/
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores; kernels: ${WASTENET_KERNELS:-auto}"
 echo "date: $(date -u +%Y-%m-%d); wastenet $(git -C "$root" describe --always --dirty 2>/dev/null || echo '?'); onnxruntime-node $ort_version; g++ $(g++ -dumpfullversion)"
 peak=$("$build/benchmarks/wastenet-bench-forward" --peak | sed -nE 's/.*: ([0-9.]+) GFLOP\/s.*/\1/p')
-echo "batch $batch, ${size}px, FP32; $rounds rounds x $runs runs per engine, alternating; medians in ms"
-echo "one core's measured FP32 peak (the kernel path's widest FMA loop, wastenet-bench-forward --peak): ${peak:-?} GFLOP/s; % of peak = wastenet's GFLOP/s / (peak x threads)"
+echo "batch $batch, ${size}px, wastenet $precision against ORT fp32; $rounds rounds x $runs runs per engine, alternating; medians in ms"
+if [ "$precision" = fp32 ]; then
+  echo "one core's measured FP32 peak (the kernel path's widest FMA loop, wastenet-bench-forward --peak): ${peak:-?} GFLOP/s; % of peak = wastenet's GFLOP/s / (peak x threads)"
+else
+  peak=""  # --peak measures FP32 FMAs
+  echo "% of peak: not computed for $precision (wastenet-bench-forward --peak measures FP32 FMAs)"
+fi
 echo
 echo "| model | threads | wastenet ms | ORT ms | wastenet/ORT | wastenet img/s | ORT img/s | wastenet GFLOP/s | % of peak |"
 echo "|---|---|---|---|---|---|---|---|---|"
@@ -66,7 +75,7 @@ for m in $models; do
     theirs=()
     rates=()
     for _ in $(seq "$rounds"); do
-      line=$("$build/benchmarks/wastenet-bench-forward" --json --threads "$t" --batch "$batch" --size "$size" --runs "$runs" "$prefix.safetensors")
+      line=$("$build/benchmarks/wastenet-bench-forward" --json --threads "$t" --batch "$batch" --size "$size" --runs "$runs" --precision "$precision" "$prefix.safetensors")
       ours+=("$(echo "$line" | json_field median_ms)")
       rates+=("$(echo "$line" | json_field gflops)")
       theirs+=("$(node "$root/benchmarks/peers/ort_bench.js" "$prefix.onnx" --threads "$t" --batch "$batch" --size "$size" --runs "$runs" | json_field median_ms)")

@@ -27,7 +27,7 @@ using wastenet::Precision;
 
 std::vector<KernelPath> supported_paths() {
   std::vector<KernelPath> paths{KernelPath::portable};
-  for (KernelPath p : {KernelPath::f16c, KernelPath::avx512}) {
+  for (KernelPath p : {KernelPath::f16c, KernelPath::avx512, KernelPath::avx512fp16}) {
     if (wastenet::kernel_path_supported(p)) paths.push_back(p);
   }
   return paths;
@@ -60,6 +60,22 @@ TEST(Precision, F16cDetectionAgreesWithProcCpuinfo) {
                       line.find(" fma ") != std::string::npos;
   EXPECT_EQ(wastenet::kernel_path_supported(KernelPath::f16c), listed) << line;
   EXPECT_TRUE(wastenet::kernel_path_supported(KernelPath::portable));
+}
+
+// Likewise for AVX512-FP16: where the kernel lists avx512_fp16 (and the AVX-512 subsets the
+// avx512 path needs), the avx512fp16 path is supported and tested.
+TEST(Precision, Avx512Fp16DetectionAgreesWithProcCpuinfo) {
+  std::ifstream in("/proc/cpuinfo");
+  if (!in) GTEST_SKIP() << "no /proc/cpuinfo";
+  std::string line;
+  while (std::getline(in, line) && line.rfind("flags", 0) != 0) {
+  }
+  line += ' ';
+  bool listed = true;
+  for (const char* flag : {" avx512f ", " avx512bw ", " avx512vl ", " avx512dq ", " fma ", " avx512_fp16 "}) {
+    listed = listed && line.find(flag) != std::string::npos;
+  }
+  EXPECT_EQ(wastenet::kernel_path_supported(KernelPath::avx512fp16), listed) << line;
 }
 
 // All 65,536 binary16 values widen to the same float on every path, at every offset (the vector
@@ -149,8 +165,12 @@ const std::vector<std::string>& default_resolution_cases() {
 // is larger. The randomized references are ill-conditioned for half precision by construction
 // (torchvision's own deviation reaches 0.074 on efficientnet_b7); wastenet's measured ratio to it is
 // 0.9-2.6, as it also rounds where torchvision's modules give no hook (SE scaling, residual sums
-// inside fused kernels). Trained networks are checked against 2e-2 alone, below.
+// inside fused kernels). The avx512fp16 path also rounds inside the sums of its 1x1 convolutions
+// (binary16 products summed in runs of 32 channels), which torchvision's storage experiment does
+// not model: its measured ratio is 0.8-4.2 (mobilenet_v2 the highest), and it is held to 8x.
+// Trained networks are checked against 2e-2 alone on every path, below.
 constexpr float fp16_tolerance = 2e-2f;
+float storage_deviation_factor(KernelPath p) { return p == KernelPath::avx512fp16 ? 8.f : 4.f; }
 
 class Fp16Parity : public ::testing::TestWithParam<std::string> {
  protected:
@@ -167,8 +187,7 @@ TEST_P(Fp16Parity, LogitsMatchTorchvisionOnEveryPath) {
   ASSERT_EQ(in.size(), input.size());
   std::copy(in.begin(), in.end(), input.data());
   const auto ref = wastenet::test::read_floats(base + ".logits.bin");
-  const float tolerance = std::max(fp16_tolerance, 4.f * meta.at("fp16_storage_deviation_v2").get<float>());
-  RecordProperty("tolerance", std::to_string(tolerance));
+  const float storage_deviation = meta.at("fp16_storage_deviation_v2").get<float>();
 
   // Every path runs its own FP32 kernels (Eigen's GEMM, AVX2, AVX-512), so each is held to the
   // reference on its own.
@@ -185,7 +204,9 @@ TEST_P(Fp16Parity, LogitsMatchTorchvisionOnEveryPath) {
     ASSERT_EQ(out.size(), ref.size());
     EXPECT_TRUE(ws.slots.empty());  // activations lived in binary16 buffers only
     const double max_diff = wastenet::test::max_abs_diff(out.data(), ref.data(), ref.size());
+    const float tolerance = std::max(fp16_tolerance, storage_deviation_factor(p) * storage_deviation);
     RecordProperty(std::string("max_diff_") + wastenet::kernel_path_name(p), std::to_string(max_diff));
+    RecordProperty(std::string("tolerance_") + wastenet::kernel_path_name(p), std::to_string(tolerance));
     EXPECT_LE(max_diff, tolerance);
   }
 }

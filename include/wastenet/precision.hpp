@@ -7,6 +7,9 @@
 // products are summed over up to thousands of channels, and a binary16 running sum (11-bit
 // significand) would lose the small terms once it grows, which is where half-precision networks
 // lose accuracy. Rounding happens once per tensor element, when a layer stores its output.
+// One exception, for speed: on CPUs with AVX512-FP16 (KernelPath::avx512fp16) the 1x1 convolutions
+// multiply in binary16 and sum runs of 32 products in binary16 before adding the runs in FP32
+// (kernels/x86/f16_avx512fp16.hpp); WASTENET_KERNELS=avx512 keeps FP32 accumulation there too.
 #pragma once
 
 #include <string>

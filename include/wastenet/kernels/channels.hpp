@@ -78,7 +78,7 @@ inline void add_channel_sums(KernelPath path, const float* x, std::size_t pixels
 #if WASTENET_X86_KERNELS
   // AVX-512 CPUs all have AVX2. A 16-lane version is not written: it could not be measured or
   // tested on the project's AVX2 machine.
-  if (path == KernelPath::avx512 || path == KernelPath::f16c) return add_channel_sums_avx2(x, pixels, C, sum);
+  if (uses_avx512(path) || path == KernelPath::f16c) return add_channel_sums_avx2(x, pixels, C, sum);
 #endif
   (void)path;
   add_channel_sums_portable(x, pixels, C, sum);
@@ -88,7 +88,7 @@ inline void add_channel_sums(KernelPath path, const float* x, std::size_t pixels
 inline void scale_channels(KernelPath path, const float* x, std::size_t pixels, std::size_t C, const float* gate,
                            float* y) noexcept {
 #if WASTENET_X86_KERNELS
-  if (path == KernelPath::avx512 || path == KernelPath::f16c) return scale_channels_avx2(x, pixels, C, gate, y);
+  if (uses_avx512(path) || path == KernelPath::f16c) return scale_channels_avx2(x, pixels, C, gate, y);
 #endif
   (void)path;
   scale_channels_portable(x, pixels, C, gate, y);

@@ -79,7 +79,7 @@ __attribute__((target("avx512f"))) inline void float_to_half_avx512(const float*
 /// n binary16 values to float32 on `path`.
 inline void half_to_float(KernelPath path, const half* in, float* out, std::size_t n) noexcept {
 #if WASTENET_X86_KERNELS
-  if (path == KernelPath::avx512) return half_to_float_avx512(in, out, n);
+  if (uses_avx512(path)) return half_to_float_avx512(in, out, n);
   if (path == KernelPath::f16c) return half_to_float_f16c(in, out, n);
 #endif
   (void)path;
@@ -89,7 +89,7 @@ inline void half_to_float(KernelPath path, const half* in, float* out, std::size
 /// out[i] = half(x[i] + residual[i]) (residual may be null) on `path`.
 inline void float_to_half(KernelPath path, const float* x, const half* residual, half* out, std::size_t n) noexcept {
 #if WASTENET_X86_KERNELS
-  if (path == KernelPath::avx512) return float_to_half_avx512(x, residual, out, n);
+  if (uses_avx512(path)) return float_to_half_avx512(x, residual, out, n);
   if (path == KernelPath::f16c) return float_to_half_f16c(x, residual, out, n);
 #endif
   (void)path;

@@ -3,7 +3,7 @@
 //
 // Operators consult kernel_path() when they are created (weights are packed for that path), so a
 // test or benchmark forces a path with set_kernel_path() before loading a model, or with the
-// environment variable WASTENET_KERNELS=portable|f16c|avx512.
+// environment variable WASTENET_KERNELS=portable|f16c|avx512|avx512fp16.
 //
 //   wastenet::set_kernel_path(wastenet::KernelPath::portable);   // the reference kernels
 #pragma once
@@ -28,11 +28,23 @@ enum class KernelPath {
   portable,  // plain C++ and Eigen: every CPU, the specification the others are tested against
   avx512,    // AVX-512F (+BW, VL, DQ) and FMA intrinsics; FP16 storage converted with AVX-512F's vcvtph2ps
   f16c,      // AVX2 + FMA CPUs: the AVX2 FP32 kernels (f32_avx2.hpp); FP16 storage converted with F16C
+  // AVX-512 CPUs with AVX512-FP16 (Sapphire Rapids and later): the avx512 path, except that the 1x1
+  // convolutions of FP16 networks multiply in binary16 (f16_avx512fp16.hpp). FP32 networks run
+  // exactly as on avx512.
+  avx512fp16,
 };
 
 inline const char* kernel_path_name(KernelPath p) noexcept {
-  return p == KernelPath::avx512 ? "avx512" : p == KernelPath::f16c ? "f16c" : "portable";
+  switch (p) {
+    case KernelPath::avx512: return "avx512";
+    case KernelPath::avx512fp16: return "avx512fp16";
+    case KernelPath::f16c: return "f16c";
+    default: return "portable";
+  }
 }
+
+/// True for the paths that run the AVX-512 FP32 kernels (f32_avx512.hpp).
+inline bool uses_avx512(KernelPath p) noexcept { return p == KernelPath::avx512 || p == KernelPath::avx512fp16; }
 
 namespace detail {
 /// CPUID.1:ECX bit 29 (Clang 14's __builtin_cpu_supports does not know "f16c").
@@ -40,6 +52,17 @@ inline bool cpu_has_f16c() noexcept {
 #if WASTENET_X86_KERNELS
   unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
   return __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & (1u << 29)) != 0;
+#else
+  return false;
+#endif
+}
+
+/// CPUID.(EAX=7,ECX=0):EDX bit 23, AVX512-FP16 (GCC 12's and Clang 14's __builtin_cpu_supports
+/// do not agree on its name). Its zmm state is AVX-512F's, which the caller checks too.
+inline bool cpu_has_avx512fp16() noexcept {
+#if WASTENET_X86_KERNELS
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  return __get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) && (edx & (1u << 23)) != 0;
 #else
   return false;
 #endif
@@ -54,8 +77,11 @@ inline bool kernel_path_supported(KernelPath p) noexcept {
   if (p == KernelPath::f16c) {
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && detail::cpu_has_f16c();
   }
-  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("fma");
+  const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
+                      __builtin_cpu_supports("fma");
+  if (p == KernelPath::avx512fp16) return avx512 && detail::cpu_has_avx512fp16();
+  return avx512;
 #else
   return false;
 #endif
@@ -63,6 +89,7 @@ inline bool kernel_path_supported(KernelPath p) noexcept {
 
 /// The fastest path this CPU supports.
 inline KernelPath best_kernel_path() noexcept {
+  if (kernel_path_supported(KernelPath::avx512fp16)) return KernelPath::avx512fp16;
   if (kernel_path_supported(KernelPath::avx512)) return KernelPath::avx512;
   return kernel_path_supported(KernelPath::f16c) ? KernelPath::f16c : KernelPath::portable;
 }
@@ -92,6 +119,9 @@ inline KernelPath kernel_path() {
   if (const char* env = std::getenv("WASTENET_KERNELS")) {
     if (std::strcmp(env, "portable") == 0) return KernelPath::portable;
     if (std::strcmp(env, "avx512") == 0 && kernel_path_supported(KernelPath::avx512)) return KernelPath::avx512;
+    if (std::strcmp(env, "avx512fp16") == 0 && kernel_path_supported(KernelPath::avx512fp16)) {
+      return KernelPath::avx512fp16;
+    }
     if (std::strcmp(env, "f16c") == 0 && kernel_path_supported(KernelPath::f16c)) return KernelPath::f16c;
   }
   return best_kernel_path();

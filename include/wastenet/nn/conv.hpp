@@ -22,6 +22,7 @@
 #include "wastenet/kernels/dispatch.hpp"
 #include "wastenet/kernels/generic.hpp"
 #include "wastenet/kernels/portable.hpp"
+#include "wastenet/kernels/x86/f16_avx512fp16.hpp"
 #include "wastenet/kernels/x86/f32_avx512.hpp"
 #include "wastenet/nn/activation.hpp"
 #include "wastenet/nn/layer.hpp"
@@ -92,19 +93,19 @@ class Conv2d final : public Layer {
       pack_gemm(kn, p.in_channels, p.out_channels);
     } else if (p.groups == p.in_channels && p.out_channels == p.in_channels) {
       kind_ = Kind::depthwise;  // packed [kh][kw][c], c padded to 16 for whole-register loads
-      wstride_ = path_ == KernelPath::avx512 ? (p.out_channels + 15) / 16 * 16 : p.out_channels;
+      wstride_ = uses_avx512(path_) ? (p.out_channels + 15) / 16 * 16 : p.out_channels;
       packed_.assign(taps * wstride_, 0.f);
       for (std::size_t c = 0; c < p.out_channels; ++c)
         for (std::size_t t = 0; t < taps; ++t) packed_[t * wstride_ + c] = weight[c * taps + t];
 #if WASTENET_X86_KERNELS
-    } else if (p.groups == 1 && path_ == KernelPath::avx512 && p.in_channels <= kernels::avx512_direct_max_cin) {
+    } else if (p.groups == 1 && uses_avx512(path_) && p.in_channels <= kernels::avx512_direct_max_cin) {
       kind_ = Kind::general;  // the stem: direct convolution, weights [oc/16][kh][kw][cin][16]
       direct_ = true;
       packed_.assign((p.out_channels + 15) / 16 * 16 * taps * p.in_channels, 0.f);
       kernels::pack_direct_weights_avx512(weight.data(), p.out_channels, p.in_channels, p.kernel_h, p.kernel_w,
                                           packed_.data());
 #endif
-    } else if (p.groups == 1 && (path_ == KernelPath::avx512 || path_ == KernelPath::f16c)) {
+    } else if (p.groups == 1 && (uses_avx512(path_) || path_ == KernelPath::f16c)) {
       kind_ = Kind::general;  // im2col rows [kh][kw][cin] times the GEMM's panels
       const std::size_t K = taps * p.in_channels;
       std::vector<float> kn(weight.size());
@@ -146,7 +147,7 @@ class Conv2d final : public Layer {
     const kernels::ConvGeometry g{s.n, s.h, s.w, s.c, o.h, o.w, o.c, p_.kernel_h, p_.kernel_w, p_.stride_h,
                                   p_.stride_w, p_.pad_h, p_.pad_w, p_.dilation_h, p_.dilation_w, p_.groups};
 #if WASTENET_X86_KERNELS
-    if (path_ == KernelPath::avx512 && (kind_ != Kind::general || p_.groups == 1)) {
+    if (uses_avx512(path_) && (kind_ != Kind::general || p_.groups == 1)) {
       forward_avx512(g, in, out, residual, pool);
       return;
     }
@@ -199,7 +200,7 @@ class Conv2d final : public Layer {
   bool fuses_with(const Layer& next, const Shape4& in) const override {
     const auto* dw = dynamic_cast<const Conv2d*>(&next);
     const bool producer = kind_ == Kind::pointwise || (kind_ == Kind::general && p_.groups == 1);
-    const bool row_exact = path_ == KernelPath::avx512 || path_ == KernelPath::f16c;
+    const bool row_exact = uses_avx512(path_) || path_ == KernelPath::f16c;
     if (!dw || !producer || dw->kind_ != Kind::depthwise || !row_exact || dw->path_ != path_ ||
         dw->p_.in_channels != p_.out_channels || in.c != p_.in_channels) {
       return false;
@@ -252,6 +253,14 @@ class Conv2d final : public Layer {
 
   void forward_fp16_pointwise(const half* in, const Shape4& s, half* out, const half* residual, ThreadPool& pool) const {
     const std::size_t K = p_.in_channels, N = p_.out_channels;
+#if WASTENET_X86_KERNELS
+    if (multiplies_in_half()) {  // binary16 in, binary16 out: nothing to widen
+      pool.parallel_for(s.n * s.h * s.w, [&](std::size_t b, std::size_t e) {
+        kernels::f16_gemm_7x32_avx512fp16(in, out, b, e, K, N, packed_half_.data(), bias_.data(), act_, residual);
+      }, kernels::avx512fp16_mr);
+      return;
+    }
+#endif
     pool.parallel_for(s.n * s.h * s.w, [&](std::size_t b, std::size_t e) {
       static thread_local std::vector<float, AlignedAllocator<float>> a_buf, c_buf;
       constexpr std::size_t block = fp16_block_rows;
@@ -320,6 +329,12 @@ class Conv2d final : public Layer {
   // binary16 results are rounded as the unfused layer's FP16 output would be.
   void expand_pixels(const float* a, float* c, std::size_t pixels) const { gemm_rows(a, c, pixels); }
   void expand_pixels(const half* a, float* c, std::size_t pixels) const {
+#if WASTENET_X86_KERNELS
+    if (multiplies_in_half()) {
+      return kernels::f16_gemm_7x32_avx512fp16(a, c, 0, pixels, p_.in_channels, p_.out_channels, packed_half_.data(),
+                                               bias_.data(), act_, nullptr);
+    }
+#endif
     static thread_local std::vector<float, AlignedAllocator<float>> a_buf;
     constexpr std::size_t block = fp16_block_rows;
     const std::size_t K = p_.in_channels, N = p_.out_channels;
@@ -331,10 +346,13 @@ class Conv2d final : public Layer {
     }
     kernels::round_to_half(c, pixels * N, path_);
   }
+  // An FP16 network's 1x1 convolution on the avx512fp16 path: binary16 products (f16_avx512fp16.hpp).
+  bool multiplies_in_half() const noexcept { return path_ == KernelPath::avx512fp16 && !packed_half_.empty(); }
+
   // A 1x1 convolution of `pixels` rows at `a` into `c`.
   void gemm_rows(const float* a, float* c, std::size_t pixels) const {
 #if WASTENET_X86_KERNELS
-    if (path_ == KernelPath::avx512) return gemm_avx512(a, c, 0, pixels, p_.in_channels, p_.out_channels, nullptr);
+    if (uses_avx512(path_)) return gemm_avx512(a, c, 0, pixels, p_.in_channels, p_.out_channels, nullptr);
 #endif
     kernels::f32_gemm_epilogue(path_, a, c, 0, pixels, p_.in_channels, p_.out_channels, packed_.data(), bias_.data(), act_,
                                      nullptr);
@@ -402,10 +420,10 @@ class Conv2d final : public Layer {
   void run_rows_f32(const kernels::ConvGeometry& g, const float* in, float* out, std::size_t rows) const {
     if (kind_ == Kind::depthwise) return run_depthwise_f32(g, in, out, 0, rows, nullptr);
 #if WASTENET_X86_KERNELS
-    if (path_ == KernelPath::avx512 && direct_) {
+    if (uses_avx512(path_) && direct_) {
       return kernels::f32_conv_direct_any_avx512(g, in, out, 0, rows, packed_.data(), bias_.data(), act_, nullptr);
     }
-    if (path_ == KernelPath::avx512 && p_.groups == 1) {
+    if (uses_avx512(path_) && p_.groups == 1) {
       const std::size_t K = g.kh * g.kw * g.c, pixels = rows * g.ow;
       constexpr std::size_t block = im2col_block_rows;
       static thread_local std::vector<float, AlignedAllocator<float>> col_buf;
@@ -424,7 +442,7 @@ class Conv2d final : public Layer {
   void run_depthwise_f32(const kernels::ConvGeometry& g, const float* in, float* out, std::size_t b, std::size_t e,
                          const float* residual) const {
 #if WASTENET_X86_KERNELS
-    if (path_ == KernelPath::avx512) {
+    if (uses_avx512(path_)) {
       const bool undilated = g.dh == 1 && g.dw == 1;
       if (undilated && g.kh == 3 && g.kw == 3) {
         kernels::f32_dwconv_fixed_any_avx512<3, 3>(g, in, out, b, e, packed_.data(), wstride_, bias_.data(), act_, residual);
@@ -441,7 +459,7 @@ class Conv2d final : public Layer {
 
   void pack_gemm(const std::vector<float>& kn, std::size_t K, std::size_t N) {
 #if WASTENET_X86_KERNELS
-    if (path_ == KernelPath::avx512) {
+    if (uses_avx512(path_)) {
       packed_.assign((N + 31) / 32 * 32 * K, 0.f);
       kernels::pack_gemm_weights_avx512(kn.data(), K, N, packed_.data());
       if (precision_ == Precision::fp16) {  // FP16 networks keep their GEMM weights as binary16

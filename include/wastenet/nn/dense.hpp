@@ -31,7 +31,7 @@ class DenseProduct {
       for (std::size_t k = 0; k < K; ++k) kn[k * N + n] = w_out_in[n * K + k];
     if (precision == Precision::fp16) kernels::round_to_half(kn.data(), kn.size());
 #if WASTENET_X86_KERNELS
-    if (path_ == KernelPath::avx512) {
+    if (uses_avx512(path_)) {
       packed_.assign((N + kernels::avx512_gemm_nr - 1) / kernels::avx512_gemm_nr * kernels::avx512_gemm_nr * K, 0.f);
       kernels::pack_gemm_weights_avx512(kn.data(), K, N, packed_.data());
       if (precision == Precision::fp16) {  // FP16 networks keep their weights as binary16
@@ -48,7 +48,7 @@ class DenseProduct {
   /// y[rows][N] = act(x[rows][K] W + b).
   void run(const float* x, float* y, std::size_t rows) const {
 #if WASTENET_X86_KERNELS
-    if (path_ == KernelPath::avx512) {
+    if (uses_avx512(path_)) {
       if (!packed_half_.empty()) {
         kernels::f32_gemm_7x32_avx512(x, y, 0, rows, K_, N_, packed_half_.data(), bias_.data(), act_, nullptr);
       } else {

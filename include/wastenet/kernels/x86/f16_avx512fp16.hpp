@@ -1,0 +1,158 @@
+// wastenet/kernels/x86/f16_avx512fp16.hpp - the 1x1 convolution of FP16 networks in binary16
+// arithmetic, for CPUs with AVX512-FP16 (KernelPath::avx512fp16). A zmm holds 32 halves, so one
+// vfmadd231ph does twice the work of an FP32 FMA, and neither the activations nor the binary16
+// weight panels are widened first.
+//
+// Products are summed in binary16 over runs of at most 32 input channels, and the runs are added
+// in FP32 accumulators. A binary16 sum over all K (up to 1152 channels) would lose the small terms
+// once it grows (precision.hpp); a run of 32 bounds what one sum can lose, and costs one widening
+// per 32 FMAs. Bias, activation and residual are applied in FP32, and each output is rounded to
+// binary16 once, as on the other paths.
+//
+// Weights are the binary16 panels of pack_gemm_weights_avx512 + panels_to_half: [N/32][K][32].
+// Only called after kernel_path_supported(KernelPath::avx512fp16) said yes.
+#pragma once
+
+#include "wastenet/kernels/dispatch.hpp"
+
+#if WASTENET_X86_KERNELS
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+
+#include "wastenet/half.hpp"
+#include "wastenet/kernels/x86/f32_avx512.hpp"
+#include "wastenet/nn/activation.hpp"
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
+
+#define WASTENET_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
+
+namespace wastenet::kernels {
+
+/// acc += broadcast(*x) * w in 32 binary16 lanes: vfmadd231ph with the input broadcast from memory.
+/// Inline assembly, not the intrinsic: Clang 14 has no _Float16 (so no __m512h) on x86 unless the
+/// whole translation unit is built with -mavx512fp16, and consumers build without -march flags.
+/// The registers hold binary16 bits as __m512i; binutils 2.38+ and Clang 14's assembler know the
+/// instruction.
+WASTENET_AVX512 inline __m512i fmadd_ph_avx512fp16(__m512i acc, __m512i w, const std::uint16_t* x) {
+  asm("vfmadd231ph %[x]%{1to32%}, %[w], %[acc]" : [acc] "+v"(acc) : [w] "v"(w), [x] "m"(*x));
+  return acc;
+}
+
+/// Input channels summed in binary16 before the sum is added in FP32.
+inline constexpr std::size_t avx512fp16_run = 32;
+/// Rows per micro-tile: 7 binary16 and 14 FP32 accumulators.
+inline constexpr std::size_t avx512fp16_mr = 7;
+
+/// Stores one row's 32 FP32 results (bias added) after the activation and the residual: as binary16,
+/// or, for the fused expansion's FP32 scratch, as floats holding binary16 values.
+template <EpilogueAct A, class OutT>
+WASTENET_AVX512 inline void f16_store_row_avx512fp16(__m512 v0, __m512 v1, __mmask16 m0, __mmask16 m1,
+                                                          const Activation& act, const half* res, OutT* c) {
+  constexpr int round = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
+  v0 = activate_fixed_avx512<A>(v0, act);
+  v1 = activate_fixed_avx512<A>(v1, act);
+  if (res) {
+    v0 = _mm512_add_ps(v0, _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m0, res)));
+    v1 = _mm512_add_ps(v1, _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m1, res + 16)));
+  }
+  const __m256i h0 = _mm512_cvtps_ph(v0, round), h1 = _mm512_cvtps_ph(v1, round);
+  if constexpr (std::is_same_v<OutT, half>) {
+    _mm256_mask_storeu_epi16(c, m0, h0);
+    _mm256_mask_storeu_epi16(c + 16, m1, h1);
+  } else {
+    _mm512_mask_storeu_ps(c, m0, _mm512_cvtph_ps(h0));
+    _mm512_mask_storeu_ps(c + 16, m1, _mm512_cvtph_ps(h1));
+  }
+}
+
+/// One micro-tile: up to 7 rows x one 32-column panel. Missing rows (rows < 7) re-read row 0 and
+/// are not stored.
+template <EpilogueAct A, class OutT>
+WASTENET_AVX512 inline void f16_gemm_tile_avx512fp16(const half* a, std::size_t lda, std::size_t rows,
+                                                          const std::uint16_t* panel, std::size_t K, OutT* c,
+                                                          std::size_t ldc, std::size_t cols, const float* bias,
+                                                          const Activation& act, const half* res, std::size_t ldr) {
+  const half* row[avx512fp16_mr];
+  for (std::size_t r = 0; r < avx512fp16_mr; ++r) row[r] = r < rows ? a + r * lda : a;
+  const __mmask16 m0 = lanes_avx512(cols), m1 = lanes_avx512(cols > 16 ? cols - 16 : 0);
+  const __m512 bias0 = _mm512_maskz_loadu_ps(m0, bias), bias1 = _mm512_maskz_loadu_ps(m1, bias + 16);
+  __m512 lo[avx512fp16_mr], hi[avx512fp16_mr];
+  for (std::size_t r = 0; r < avx512fp16_mr; ++r) lo[r] = bias0, hi[r] = bias1;
+  for (std::size_t k0 = 0; k0 < K; k0 += avx512fp16_run) {
+    const std::size_t k1 = std::min(K, k0 + avx512fp16_run);
+    __m512i sum[avx512fp16_mr];
+    for (std::size_t r = 0; r < avx512fp16_mr; ++r) sum[r] = _mm512_setzero_si512();
+    for (std::size_t k = k0; k < k1; ++k) {
+      const __m512i w = _mm512_load_si512(panel + k * 32);
+      for (std::size_t r = 0; r < avx512fp16_mr; ++r) sum[r] = fmadd_ph_avx512fp16(sum[r], w, &row[r][k].bits);
+    }
+    for (std::size_t r = 0; r < avx512fp16_mr; ++r) {
+      const __m512i s = sum[r];
+      lo[r] = _mm512_add_ps(lo[r], _mm512_cvtph_ps(_mm512_castsi512_si256(s)));
+      hi[r] = _mm512_add_ps(hi[r], _mm512_cvtph_ps(_mm512_extracti64x4_epi64(s, 1)));
+    }
+  }
+  for (std::size_t r = 0; r < avx512fp16_mr; ++r) {
+    if (r < rows) f16_store_row_avx512fp16<A>(lo[r], hi[r], m0, m1, act, res ? res + r * ldr : nullptr, c + r * ldc);
+  }
+}
+
+template <EpilogueAct A, class OutT>
+WASTENET_AVX512 inline void f16_gemm_rows_avx512fp16(const half* a, OutT* c, std::size_t r0, std::size_t r1,
+                                                          std::size_t K, std::size_t N, const std::uint16_t* packed,
+                                                          const float* bias, const Activation& act, const half* residual) {
+  const std::size_t panels = (N + 31) / 32;
+  // Panels innermost within a row block of 84 (12 tiles): the block's input rows stay in L1
+  // while a panel (K x 32 halves) streams from L2.
+  constexpr std::size_t row_block = 84;
+  for (std::size_t rb = r0; rb < r1; rb += row_block) {
+    const std::size_t re = std::min(r1, rb + row_block);
+    for (std::size_t p = 0; p < panels; ++p) {
+      const std::size_t col = p * 32, cols = std::min<std::size_t>(32, N - col);
+      for (std::size_t r = rb; r < re; r += avx512fp16_mr) {
+        f16_gemm_tile_avx512fp16<A>(a + r * K, K, std::min(avx512fp16_mr, re - r), packed + p * K * 32, K,
+                                    c + r * N + col, N, cols, bias + col, act,
+                                    residual ? residual + r * N + col : nullptr, N);
+      }
+    }
+  }
+}
+
+/// C[r0:r1, :N] = half(act(A[r0:r1, :K] * W + bias) [+ residual]) with A, W and the residual in
+/// binary16. OutT is half, or float for values that are then kept in an FP32 buffer.
+template <class OutT>
+WASTENET_AVX512 inline void f16_gemm_7x32_avx512fp16(const half* a, OutT* c, std::size_t r0, std::size_t r1,
+                                                          std::size_t K, std::size_t N, const std::uint16_t* packed,
+                                                          const float* bias, const Activation& act,
+                                                          const half* residual) {
+  switch (act.kind) {
+    case ActKind::identity: return f16_gemm_rows_avx512fp16<EpilogueAct::identity>(a, c, r0, r1, K, N, packed, bias, act, residual);
+    case ActKind::relu: return f16_gemm_rows_avx512fp16<EpilogueAct::relu>(a, c, r0, r1, K, N, packed, bias, act, residual);
+    case ActKind::relu6: return f16_gemm_rows_avx512fp16<EpilogueAct::relu6>(a, c, r0, r1, K, N, packed, bias, act, residual);
+    case ActKind::silu: return f16_gemm_rows_avx512fp16<EpilogueAct::silu>(a, c, r0, r1, K, N, packed, bias, act, residual);
+    case ActKind::hardswish: return f16_gemm_rows_avx512fp16<EpilogueAct::hardswish>(a, c, r0, r1, K, N, packed, bias, act, residual);
+    case ActKind::hardsigmoid: return f16_gemm_rows_avx512fp16<EpilogueAct::hardsigmoid>(a, c, r0, r1, K, N, packed, bias, act, residual);
+    case ActKind::sigmoid: return f16_gemm_rows_avx512fp16<EpilogueAct::sigmoid>(a, c, r0, r1, K, N, packed, bias, act, residual);
+    default: return f16_gemm_rows_avx512fp16<EpilogueAct::generic>(a, c, r0, r1, K, N, packed, bias, act, residual);
+  }
+}
+
+}  // namespace wastenet::kernels
+
+#undef WASTENET_AVX512
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
+#endif  // WASTENET_X86_KERNELS
