@@ -2,10 +2,13 @@
 // torchvision's FP32 logits within 2e-2 on every architecture and every kernel path this CPU runs.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <fstream>
+#include <initializer_list>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -47,35 +50,39 @@ TEST(Precision, ParsesItsNames) {
   EXPECT_THROW(wastenet::parse_precision("FP16"), wastenet::ArgumentError);
 }
 
-// The F16C path's detection agrees with the kernel's own list of CPU flags (/proc/cpuinfo), so that
-// on a machine with F16C the f16c path really is among the paths tested.
-TEST(Precision, F16cDetectionAgreesWithProcCpuinfo) {
+// The "flags" line of /proc/cpuinfo (the kernel's own list of CPU features), with a space at each
+// end; nullopt without /proc/cpuinfo.
+std::optional<std::string> cpuinfo_flags() {
   std::ifstream in("/proc/cpuinfo");
-  if (!in) GTEST_SKIP() << "no /proc/cpuinfo";
+  if (!in) return std::nullopt;
   std::string line;
   while (std::getline(in, line) && line.rfind("flags", 0) != 0) {
   }
-  line += ' ';
-  const bool listed = line.find(" f16c ") != std::string::npos && line.find(" avx2 ") != std::string::npos &&
-                      line.find(" fma ") != std::string::npos;
-  EXPECT_EQ(wastenet::kernel_path_supported(KernelPath::f16c), listed) << line;
+  return " " + line + " ";
+}
+
+bool lists_all(const std::string& flags, std::initializer_list<const char*> names) {
+  return std::all_of(names.begin(), names.end(),
+                     [&](const char* name) { return flags.find(std::string(" ") + name + " ") != std::string::npos; });
+}
+
+// The F16C path's detection agrees with the kernel's list of CPU flags, so that on a machine with
+// F16C the f16c path really is among the paths tested.
+TEST(Precision, F16cDetectionAgreesWithProcCpuinfo) {
+  const auto flags = cpuinfo_flags();
+  if (!flags) GTEST_SKIP() << "no /proc/cpuinfo";
+  EXPECT_EQ(wastenet::kernel_path_supported(KernelPath::f16c), lists_all(*flags, {"f16c", "avx2", "fma"})) << *flags;
   EXPECT_TRUE(wastenet::kernel_path_supported(KernelPath::portable));
 }
 
 // Likewise for AVX512-FP16: where the kernel lists avx512_fp16 (and the AVX-512 subsets the
 // avx512 path needs), the avx512fp16 path is supported and tested.
 TEST(Precision, Avx512Fp16DetectionAgreesWithProcCpuinfo) {
-  std::ifstream in("/proc/cpuinfo");
-  if (!in) GTEST_SKIP() << "no /proc/cpuinfo";
-  std::string line;
-  while (std::getline(in, line) && line.rfind("flags", 0) != 0) {
-  }
-  line += ' ';
-  bool listed = true;
-  for (const char* flag : {" avx512f ", " avx512bw ", " avx512vl ", " avx512dq ", " fma ", " avx512_fp16 "}) {
-    listed = listed && line.find(flag) != std::string::npos;
-  }
-  EXPECT_EQ(wastenet::kernel_path_supported(KernelPath::avx512fp16), listed) << line;
+  const auto flags = cpuinfo_flags();
+  if (!flags) GTEST_SKIP() << "no /proc/cpuinfo";
+  EXPECT_EQ(wastenet::kernel_path_supported(KernelPath::avx512fp16),
+            lists_all(*flags, {"avx512f", "avx512bw", "avx512vl", "avx512dq", "fma", "avx512_fp16"}))
+      << *flags;
 }
 
 // All 65,536 binary16 values widen to the same float on every path, at every offset (the vector
