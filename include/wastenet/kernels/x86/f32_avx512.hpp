@@ -539,7 +539,9 @@ WASTENET_AVX512 inline void f32_conv_direct_avx512(const ConvGeometry& g, const 
       const float* wb = packed + b * taps * 16;
       float* orow = out + (row * OW) * OC + b * 16;
       const float* rrow = residual ? residual + (row * OW) * OC + b * 16 : nullptr;
-      auto block8 = [&](std::size_t x) {
+      // The lambdas carry the target too: Clang does not give a lambda its enclosing function's,
+      // and passing __m512 to the kernels without AVX-512F enabled is an ABI error there.
+      auto block8 = [&](std::size_t x) WASTENET_AVX512 {
         if (nb == 2) {
           f32_conv_direct_block8_avx512<A, true>(g, in_n, iy0, x, wb, bv, bv2, m, m2, act, orow, rrow);
         } else {
@@ -547,7 +549,7 @@ WASTENET_AVX512 inline void f32_conv_direct_avx512(const ConvGeometry& g, const 
         }
       };
       // Pixels [x0, x1) one at a time, in each block.
-      auto pixels = [&](std::size_t x0, std::size_t x1) {
+      auto pixels = [&](std::size_t x0, std::size_t x1) WASTENET_AVX512 {
         f32_conv_direct_pixels_avx512<A>(g, in_n, iy0, x0, x1, wb, bv, m, act, orow, rrow);
         if (nb == 2) {
           f32_conv_direct_pixels_avx512<A>(g, in_n, iy0, x0, x1, wb + taps * 16, bv2, m2, act, orow + 16,
