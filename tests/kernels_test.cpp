@@ -539,11 +539,12 @@ TEST(Avx512Fp16Gemm, EqualsFp32AccumulationWhereEverySumIsExact) {
   }
 }
 
-// On random data the error is bounded by the design: each product and each of the at most 31
-// additions in a run rounds by at most 2^-11 of the run's sum of |a_k w_k|, so the result lies
-// within 32 x 2^-11 x sum_k |a_k w_k| of the exact value, plus the final rounding to binary16
-// (2^-11 of the value). The bound is checked against the exact sum (in double) of the binary16
-// inputs, and the path must not be the avx512 path in disguise: some output must differ from it.
+// On random data the error is bounded by the design: each of the at most 32 fused multiply-adds
+// of a run rounds once, by at most 2^-11 of the running sum, which is at most the run's sum of
+// |a_k w_k|. So the result lies within 32 x 2^-11 x sum_k |a_k w_k| of the exact value, plus the
+// final rounding to binary16 (2^-11 of the value) and 1e-7 for the FP32 additions of the runs.
+// The bound is checked against the exact sum (in double) of the binary16 inputs, and the path must
+// not be the avx512 path in disguise: some output must differ from it.
 TEST(Avx512Fp16Gemm, StaysWithinTheBoundOfRunsOf32) {
   if (!wastenet::kernel_path_supported(KernelPath::avx512fp16)) GTEST_SKIP() << "this CPU has no AVX512-FP16";
   std::mt19937 rng(6);

@@ -57,7 +57,7 @@ inline constexpr std::size_t avx512fp16_mr = 7;
 /// or, for the fused expansion's FP32 scratch, as floats holding binary16 values.
 template <EpilogueAct A, class OutT>
 WASTENET_AVX512 inline void f16_store_row_avx512fp16(__m512 v0, __m512 v1, __mmask16 m0, __mmask16 m1,
-                                                          const Activation& act, const half* res, OutT* c) {
+                                                     const Activation& act, const half* res, OutT* c) {
   constexpr int round = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
   v0 = activate_fixed_avx512<A>(v0, act);
   v1 = activate_fixed_avx512<A>(v1, act);
@@ -79,9 +79,9 @@ WASTENET_AVX512 inline void f16_store_row_avx512fp16(__m512 v0, __m512 v1, __mma
 /// are not stored.
 template <EpilogueAct A, class OutT>
 WASTENET_AVX512 inline void f16_gemm_tile_avx512fp16(const half* a, std::size_t lda, std::size_t rows,
-                                                          const std::uint16_t* panel, std::size_t K, OutT* c,
-                                                          std::size_t ldc, std::size_t cols, const float* bias,
-                                                          const Activation& act, const half* res, std::size_t ldr) {
+                                                     const std::uint16_t* panel, std::size_t K, OutT* c,
+                                                     std::size_t ldc, std::size_t cols, const float* bias,
+                                                     const Activation& act, const half* res, std::size_t ldr) {
   const half* row[avx512fp16_mr];
   for (std::size_t r = 0; r < avx512fp16_mr; ++r) row[r] = r < rows ? a + r * lda : a;
   const __mmask16 m0 = lanes_avx512(cols), m1 = lanes_avx512(cols > 16 ? cols - 16 : 0);
@@ -109,11 +109,11 @@ WASTENET_AVX512 inline void f16_gemm_tile_avx512fp16(const half* a, std::size_t 
 
 template <EpilogueAct A, class OutT>
 WASTENET_AVX512 inline void f16_gemm_rows_avx512fp16(const half* a, OutT* c, std::size_t r0, std::size_t r1,
-                                                          std::size_t K, std::size_t N, const std::uint16_t* packed,
-                                                          const float* bias, const Activation& act, const half* residual) {
+                                                     std::size_t K, std::size_t N, const std::uint16_t* packed,
+                                                     const float* bias, const Activation& act, const half* residual) {
   const std::size_t panels = (N + 31) / 32;
-  // Panels innermost within a row block of 84 (12 tiles): the block's input rows stay in L1
-  // while a panel (K x 32 halves) streams from L2.
+  // Within a row block of 84 rows (12 tiles), each panel (K x 32 halves) serves all 12 tiles
+  // while it is in L1 or L2, as in f32_gemm_rows_avx512.
   constexpr std::size_t row_block = 84;
   for (std::size_t rb = r0; rb < r1; rb += row_block) {
     const std::size_t re = std::min(r1, rb + row_block);
@@ -132,19 +132,12 @@ WASTENET_AVX512 inline void f16_gemm_rows_avx512fp16(const half* a, OutT* c, std
 /// binary16. OutT is half, or float for values that are then kept in an FP32 buffer.
 template <class OutT>
 WASTENET_AVX512 inline void f16_gemm_7x32_avx512fp16(const half* a, OutT* c, std::size_t r0, std::size_t r1,
-                                                          std::size_t K, std::size_t N, const std::uint16_t* packed,
-                                                          const float* bias, const Activation& act,
-                                                          const half* residual) {
-  switch (act.kind) {
-    case ActKind::identity: return f16_gemm_rows_avx512fp16<EpilogueAct::identity>(a, c, r0, r1, K, N, packed, bias, act, residual);
-    case ActKind::relu: return f16_gemm_rows_avx512fp16<EpilogueAct::relu>(a, c, r0, r1, K, N, packed, bias, act, residual);
-    case ActKind::relu6: return f16_gemm_rows_avx512fp16<EpilogueAct::relu6>(a, c, r0, r1, K, N, packed, bias, act, residual);
-    case ActKind::silu: return f16_gemm_rows_avx512fp16<EpilogueAct::silu>(a, c, r0, r1, K, N, packed, bias, act, residual);
-    case ActKind::hardswish: return f16_gemm_rows_avx512fp16<EpilogueAct::hardswish>(a, c, r0, r1, K, N, packed, bias, act, residual);
-    case ActKind::hardsigmoid: return f16_gemm_rows_avx512fp16<EpilogueAct::hardsigmoid>(a, c, r0, r1, K, N, packed, bias, act, residual);
-    case ActKind::sigmoid: return f16_gemm_rows_avx512fp16<EpilogueAct::sigmoid>(a, c, r0, r1, K, N, packed, bias, act, residual);
-    default: return f16_gemm_rows_avx512fp16<EpilogueAct::generic>(a, c, r0, r1, K, N, packed, bias, act, residual);
-  }
+                                                     std::size_t K, std::size_t N, const std::uint16_t* packed,
+                                                     const float* bias, const Activation& act,
+                                                     const half* residual) {
+  with_epilogue_act(act.kind, [&](auto e) {
+    f16_gemm_rows_avx512fp16<decltype(e)::value>(a, c, r0, r1, K, N, packed, bias, act, residual);
+  });
 }
 
 }  // namespace wastenet::kernels

@@ -21,6 +21,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 
 #include "wastenet/half.hpp"
 #include "wastenet/kernels/portable.hpp"
@@ -114,6 +115,24 @@ WASTENET_AVX512 inline __mmask16 lanes_avx512(std::size_t n) {
 /// The activation with its kind fixed at compile time, so the GEMM epilogue is straight-line code
 /// and the accumulators stay in registers. `generic` defers to activate_avx512 (rare kinds).
 enum class EpilogueAct { identity, relu, relu6, silu, hardswish, hardsigmoid, sigmoid, generic };
+
+/// Calls f(std::integral_constant<EpilogueAct, A>{}) with the EpilogueAct of `kind` (generic for
+/// the rare kinds): a GEMM is instantiated once per activation, its epilogue fixed at compile time.
+/// The AVX-512 counterpart of with_activation_avx2.
+template <class F>
+inline void with_epilogue_act(ActKind kind, F&& f) {
+  using E = EpilogueAct;
+  switch (kind) {
+    case ActKind::identity: return f(std::integral_constant<E, E::identity>{});
+    case ActKind::relu: return f(std::integral_constant<E, E::relu>{});
+    case ActKind::relu6: return f(std::integral_constant<E, E::relu6>{});
+    case ActKind::silu: return f(std::integral_constant<E, E::silu>{});
+    case ActKind::hardswish: return f(std::integral_constant<E, E::hardswish>{});
+    case ActKind::hardsigmoid: return f(std::integral_constant<E, E::hardsigmoid>{});
+    case ActKind::sigmoid: return f(std::integral_constant<E, E::sigmoid>{});
+    default: return f(std::integral_constant<E, E::generic>{});
+  }
+}
 
 template <EpilogueAct A>
 WASTENET_AVX512 inline __m512 activate_fixed_avx512(__m512 x, const Activation& act) {
@@ -384,16 +403,9 @@ template <class PanelT>
 WASTENET_AVX512 inline void f32_gemm_7x32_avx512(const float* a, float* c, std::size_t r0, std::size_t r1, std::size_t K,
                                                  std::size_t N, const PanelT* packed, const float* bias,
                                                  const Activation& act, const float* residual) {
-  switch (act.kind) {
-    case ActKind::identity: return f32_gemm_rows_avx512<EpilogueAct::identity, PanelT>(a, c, r0, r1, K, N, packed, bias, act, residual);
-    case ActKind::relu: return f32_gemm_rows_avx512<EpilogueAct::relu, PanelT>(a, c, r0, r1, K, N, packed, bias, act, residual);
-    case ActKind::relu6: return f32_gemm_rows_avx512<EpilogueAct::relu6, PanelT>(a, c, r0, r1, K, N, packed, bias, act, residual);
-    case ActKind::silu: return f32_gemm_rows_avx512<EpilogueAct::silu, PanelT>(a, c, r0, r1, K, N, packed, bias, act, residual);
-    case ActKind::hardswish: return f32_gemm_rows_avx512<EpilogueAct::hardswish, PanelT>(a, c, r0, r1, K, N, packed, bias, act, residual);
-    case ActKind::hardsigmoid: return f32_gemm_rows_avx512<EpilogueAct::hardsigmoid, PanelT>(a, c, r0, r1, K, N, packed, bias, act, residual);
-    case ActKind::sigmoid: return f32_gemm_rows_avx512<EpilogueAct::sigmoid, PanelT>(a, c, r0, r1, K, N, packed, bias, act, residual);
-    default: return f32_gemm_rows_avx512<EpilogueAct::generic, PanelT>(a, c, r0, r1, K, N, packed, bias, act, residual);
-  }
+  with_epilogue_act(act.kind, [&](auto e) {
+    f32_gemm_rows_avx512<decltype(e)::value, PanelT>(a, c, r0, r1, K, N, packed, bias, act, residual);
+  });
 }
 
 /// Input channels up to which f32_conv_direct_avx512 is used (the RGB stem).
