@@ -143,9 +143,7 @@ class Conv2d final : public Layer {
   }
 
   void forward(const float* in, const Shape4& s, float* out, const float* residual, ThreadPool& pool) const override {
-    const Shape4 o = output_shape(s);
-    const kernels::ConvGeometry g{s.n, s.h, s.w, s.c, o.h, o.w, o.c, p_.kernel_h, p_.kernel_w, p_.stride_h,
-                                  p_.stride_w, p_.pad_h, p_.pad_w, p_.dilation_h, p_.dilation_w, p_.groups};
+    const kernels::ConvGeometry g = geometry(s);
 #if WASTENET_X86_KERNELS
     if (uses_avx512(path_) && (kind_ != Kind::general || p_.groups == 1)) {
       forward_avx512(g, in, out, residual, pool);
@@ -167,12 +165,12 @@ class Conv2d final : public Layer {
         break;
       }
       case Kind::depthwise:
-        pool.parallel_for(o.n * o.h, [&](std::size_t b, std::size_t e) {
+        pool.parallel_for(g.n * g.oh, [&](std::size_t b, std::size_t e) {
           kernels::f32_dwconv(path_, g, in, out, b, e, packed_.data(), bias_.data(), act_, residual);
         });
         break;
       case Kind::general:
-        pool.parallel_for(o.n * o.h * o.w, [&](std::size_t b, std::size_t e) {
+        pool.parallel_for(g.n * g.oh * g.ow, [&](std::size_t b, std::size_t e) {
           kernels::f32_conv_general(path_, g, in, out, b, e, packed_.data(), bias_.data(), act_, residual);
         }, 16);
         break;
@@ -181,10 +179,14 @@ class Conv2d final : public Layer {
 
   /// FP16: the FP32 kernels run on small blocks widened from binary16 (84 pixels for a 1x1
   /// convolution, a band of output rows for the others), which stay in L1/L2, and each block is
-  /// rounded back as soon as it is done: no pass over a whole tensor.
+  /// rounded back as soon as it is done: no pass over a whole tensor. Depthwise 3x3 and 5x5
+  /// layers on AVX-512 read and write binary16 themselves (widened and rounded in registers).
   void forward_fp16(const half* in, const Shape4& s, half* out, const half* residual, ThreadPool& pool) const override {
     if (kind_ == Kind::pointwise) {
       forward_fp16_pointwise(in, s, out, residual, pool);
+    } else if (uses_fixed_depthwise()) {
+      const kernels::ConvGeometry g = geometry(s);
+      pool.parallel_for(g.n * g.oh, [&](std::size_t b, std::size_t e) { run_depthwise_fixed(g, in, out, b, e, residual); });
     } else {
       forward_fp16_banded(in, s, out, residual, pool);
     }
@@ -405,6 +407,11 @@ class Conv2d final : public Layer {
         const kernels::ConvGeometry& g = bd.g;
         const std::size_t at = (n * o.h + oy0) * o.w * N;
         if constexpr (std::is_same_v<T, half>) {
+          if (dw.uses_fixed_depthwise()) {  // FP32 rows in, binary16 out, rounded as they are stored
+            dw.run_depthwise_fixed(g, mid, out + at, 0, oy1 - oy0, residual ? residual + at : nullptr);
+            row += oy1 - oy0;
+            continue;
+          }
           float* fout = scratch(out_buf, (oy1 - oy0) * o.w * N);
           dw.run_depthwise_f32(g, mid, fout, 0, oy1 - oy0, nullptr);
           kernels::float_to_half(path_, fout, residual ? residual + at : nullptr, out + at, (oy1 - oy0) * o.w * N);
@@ -442,19 +449,38 @@ class Conv2d final : public Layer {
   void run_depthwise_f32(const kernels::ConvGeometry& g, const float* in, float* out, std::size_t b, std::size_t e,
                          const float* residual) const {
 #if WASTENET_X86_KERNELS
+    if (uses_fixed_depthwise()) return run_depthwise_fixed(g, in, out, b, e, residual);
     if (uses_avx512(path_)) {
-      const bool undilated = g.dh == 1 && g.dw == 1;
-      if (undilated && g.kh == 3 && g.kw == 3) {
-        kernels::f32_dwconv_fixed_any_avx512<3, 3>(g, in, out, b, e, packed_.data(), wstride_, bias_.data(), act_, residual);
-      } else if (undilated && g.kh == 5 && g.kw == 5) {
-        kernels::f32_dwconv_fixed_any_avx512<5, 5>(g, in, out, b, e, packed_.data(), wstride_, bias_.data(), act_, residual);
-      } else {
-        kernels::f32_dwconv_avx512(g, in, out, b, e, packed_.data(), wstride_, bias_.data(), act_, residual);
-      }
-      return;
+      return kernels::f32_dwconv_avx512(g, in, out, b, e, packed_.data(), wstride_, bias_.data(), act_, residual);
     }
 #endif
     kernels::f32_dwconv(path_, g, in, out, b, e, packed_.data(), bias_.data(), act_, residual);
+  }
+
+  // Undilated 3x3 and 5x5 depthwise layers on AVX-512 run the kernels with the weights in registers
+  // (f32_dwconv_fixed_avx512), which read and write float or binary16 tensors.
+  bool uses_fixed_depthwise() const noexcept {
+    return kind_ == Kind::depthwise && uses_avx512(path_) && p_.dilation_h == 1 && p_.dilation_w == 1 &&
+           p_.kernel_h == p_.kernel_w && (p_.kernel_h == 3 || p_.kernel_h == 5);
+  }
+  template <class InT, class OutT>
+  void run_depthwise_fixed(const kernels::ConvGeometry& g, const InT* in, OutT* out, std::size_t b, std::size_t e,
+                           const OutT* residual) const {
+#if WASTENET_X86_KERNELS
+    if (g.kh == 3) {
+      kernels::f32_dwconv_fixed_any_avx512<3, 3>(g, in, out, b, e, packed_.data(), wstride_, bias_.data(), act_, residual);
+    } else {
+      kernels::f32_dwconv_fixed_any_avx512<5, 5>(g, in, out, b, e, packed_.data(), wstride_, bias_.data(), act_, residual);
+    }
+#else
+    (void)g, (void)in, (void)out, (void)b, (void)e, (void)residual;
+#endif
+  }
+
+  kernels::ConvGeometry geometry(const Shape4& s) const {
+    const Shape4 o = output_shape(s);
+    return {s.n, s.h, s.w, s.c, o.h, o.w, o.c, p_.kernel_h, p_.kernel_w, p_.stride_h,
+            p_.stride_w, p_.pad_h, p_.pad_w, p_.dilation_h, p_.dilation_w, p_.groups};
   }
 
   void pack_gemm(const std::vector<float>& kn, std::size_t K, std::size_t N) {

@@ -179,12 +179,26 @@ WASTENET_AVX512 inline void gemm_store_row_avx512(__m512 v0, __m512 v1, __m512 b
   _mm512_mask_storeu_ps(c + 16, m1, v1);
 }
 
-/// Activation, residual and masked store of one 16-lane vector that already holds the bias.
-template <EpilogueAct A>
-WASTENET_AVX512 inline void store_vec_avx512(__m512 v, __mmask16 m, const Activation& act, const float* res, float* c) {
+/// The first lanes (mask m) of 16 activations as floats: FP32 loaded, binary16 widened exactly
+/// (vcvtph2ps), so a kernel reads an FP16 network's tensors without a widening pass.
+WASTENET_AVX512 inline __m512 load_lanes_avx512(__mmask16 m, const float* p) { return _mm512_maskz_loadu_ps(m, p); }
+WASTENET_AVX512 inline __m512 load_lanes_avx512(__mmask16 m, const half* p) {
+  return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, p));
+}
+/// Stores the lanes of mask m; to binary16 with one rounding to nearest even, as float_to_half.
+WASTENET_AVX512 inline void store_lanes_avx512(float* p, __mmask16 m, __m512 v) { _mm512_mask_storeu_ps(p, m, v); }
+WASTENET_AVX512 inline void store_lanes_avx512(half* p, __mmask16 m, __m512 v) {
+  _mm256_mask_storeu_epi16(p, m, _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+}
+
+/// Activation, residual and masked store of one 16-lane vector that already holds the bias; T is
+/// float or half (the residual is added in FP32 before the one rounding).
+template <EpilogueAct A, class T>
+WASTENET_AVX512 inline void store_vec_avx512(__m512 v, __mmask16 m, const Activation& act,
+                                             const typename std::common_type<T>::type* res, T* c) {
   v = activate_fixed_avx512<A>(v, act);
-  if (res) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, res));
-  _mm512_mask_storeu_ps(c, m, v);
+  if (res) v = _mm512_add_ps(v, load_lanes_avx512(m, res));
+  store_lanes_avx512(c, m, v);
 }
 
 /// 16 weights of a packed panel as floats: FP32 panels are loaded, binary16 panels (FP16 networks,
@@ -609,11 +623,11 @@ WASTENET_AVX512 inline void f32_conv_direct_any_avx512(const ConvGeometry& g, co
 }
 
 /// One depthwise output pixel (16 channels from c) with bounds-checked taps: the image border.
-template <std::size_t KH, std::size_t KW, EpilogueAct A>
-WASTENET_AVX512 inline void dwconv_pixel_avx512(const float* in_n, std::size_t W, std::size_t C, std::size_t H,
+template <std::size_t KH, std::size_t KW, EpilogueAct A, class InT, class OutT>
+WASTENET_AVX512 inline void dwconv_pixel_avx512(const InT* in_n, std::size_t W, std::size_t C, std::size_t H,
                                                 std::ptrdiff_t iy0, std::size_t ox, std::size_t SW, std::size_t PW,
                                                 std::size_t c, __mmask16 m, const __m512* w, __m512 b,
-                                                const Activation& act, const float* res_row, float* out_row) {
+                                                const Activation& act, const OutT* res_row, OutT* out_row) {
   const auto iH = static_cast<std::ptrdiff_t>(H), iW = static_cast<std::ptrdiff_t>(W);
   const std::ptrdiff_t ix0 = static_cast<std::ptrdiff_t>(ox * SW) - static_cast<std::ptrdiff_t>(PW);
   __m512 acc = b;
@@ -623,8 +637,8 @@ WASTENET_AVX512 inline void dwconv_pixel_avx512(const float* in_n, std::size_t W
     for (std::size_t kx = 0; kx < KW; ++kx) {
       const std::ptrdiff_t ix = ix0 + static_cast<std::ptrdiff_t>(kx);
       if (ix < 0 || ix >= iW) continue;
-      const float* ip = in_n + (static_cast<std::size_t>(iy) * W + static_cast<std::size_t>(ix)) * C + c;
-      acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, ip), w[ky * KW + kx], acc);
+      const InT* ip = in_n + (static_cast<std::size_t>(iy) * W + static_cast<std::size_t>(ix)) * C + c;
+      acc = _mm512_fmadd_ps(load_lanes_avx512(m, ip), w[ky * KW + kx], acc);
     }
   }
   store_vec_avx512<A>(acc, m, act, res_row ? res_row + ox * C + c : nullptr, out_row + ox * C + c);
@@ -635,10 +649,14 @@ WASTENET_AVX512 inline void dwconv_pixel_avx512(const float* in_n, std::size_t W
 /// taps are all inside the image take the unrolled path (4 pixels at a time), the border the
 /// bounds-checked one. The activation is fixed at compile time like the GEMM epilogue's: a runtime
 /// switch per stored vector kept its constants out of registers.
-template <std::size_t KH, std::size_t KW, EpilogueAct A>
-WASTENET_AVX512 inline void f32_dwconv_fixed_avx512(const ConvGeometry& g, const float* in, float* out, std::size_t row0,
+/// InT and OutT are float or half: FP16 networks' tensors are widened in registers as they are
+/// loaded and rounded once as they are stored, so the values are those of the FP32 kernel run on
+/// widened rows and rounded afterwards, without those passes through memory.
+template <std::size_t KH, std::size_t KW, EpilogueAct A, class InT, class OutT>
+WASTENET_AVX512 inline void f32_dwconv_fixed_avx512(const ConvGeometry& g, const InT* in, OutT* out, std::size_t row0,
                                                     std::size_t row1, const float* packed_w, std::size_t wstride,
-                                                    const float* bias, const Activation& act, const float* residual) {
+                                                    const float* bias, const Activation& act,
+                                                    const typename std::common_type<OutT>::type* residual) {
   // Locals, not g's fields: stores through `out` would otherwise force reloads in the inner loop.
   const std::size_t C = g.c, H = g.h, W = g.w, OH = g.oh, OW = g.ow, SH = g.sh, SW = g.sw, PH = g.ph, PW = g.pw;
   const auto iH = static_cast<std::ptrdiff_t>(H);
@@ -647,9 +665,9 @@ WASTENET_AVX512 inline void f32_dwconv_fixed_avx512(const ConvGeometry& g, const
     const std::size_t n = row / OH, oy = row % OH;
     const std::ptrdiff_t iy0 = static_cast<std::ptrdiff_t>(oy * SH) - static_cast<std::ptrdiff_t>(PH);
     const bool rows_inside = iy0 >= 0 && iy0 + static_cast<std::ptrdiff_t>(KH) <= iH;
-    const float* in_n = in + n * H * W * C;
-    float* out_row = out + row * OW * C;
-    const float* res_row = residual ? residual + row * OW * C : nullptr;
+    const InT* in_n = in + n * H * W * C;
+    OutT* out_row = out + row * OW * C;
+    const OutT* res_row = residual ? residual + row * OW * C : nullptr;
     for (std::size_t c = 0; c < C; c += 16) {
       const __mmask16 m = lanes_avx512(C - c);
       __m512 w[KH * KW];
@@ -663,16 +681,16 @@ WASTENET_AVX512 inline void f32_dwconv_fixed_avx512(const ConvGeometry& g, const
         const std::size_t step = SW * C;
         for (; ox + 4 <= ox_hi; ox += 4) {
           const std::ptrdiff_t ix0 = static_cast<std::ptrdiff_t>(ox * SW) - static_cast<std::ptrdiff_t>(PW);
-          const float* ip = in_n + (static_cast<std::size_t>(iy0) * W + static_cast<std::size_t>(ix0)) * C + c;
+          const InT* ip = in_n + (static_cast<std::size_t>(iy0) * W + static_cast<std::size_t>(ix0)) * C + c;
           __m512 acc0 = b, acc1 = b, acc2 = b, acc3 = b;
           for (std::size_t ky = 0; ky < KH; ++ky)
             for (std::size_t kx = 0; kx < KW; ++kx) {
-              const float* t = ip + (ky * W + kx) * C;
+              const InT* t = ip + (ky * W + kx) * C;
               const __m512 wt = w[ky * KW + kx];
-              acc0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, t), wt, acc0);
-              acc1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, t + step), wt, acc1);
-              acc2 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, t + 2 * step), wt, acc2);
-              acc3 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, t + 3 * step), wt, acc3);
+              acc0 = _mm512_fmadd_ps(load_lanes_avx512(m, t), wt, acc0);
+              acc1 = _mm512_fmadd_ps(load_lanes_avx512(m, t + step), wt, acc1);
+              acc2 = _mm512_fmadd_ps(load_lanes_avx512(m, t + 2 * step), wt, acc2);
+              acc3 = _mm512_fmadd_ps(load_lanes_avx512(m, t + 3 * step), wt, acc3);
             }
           store_vec_avx512<A>(acc0, m, act, res_row ? res_row + ox * C + c : nullptr,
                               out_row + ox * C + c);
@@ -690,30 +708,39 @@ WASTENET_AVX512 inline void f32_dwconv_fixed_avx512(const ConvGeometry& g, const
 }
 
 /// f32_dwconv_fixed_avx512 with the activation chosen once per call.
-template <std::size_t KH, std::size_t KW>
-WASTENET_AVX512 inline void f32_dwconv_fixed_any_avx512(const ConvGeometry& g, const float* in, float* out,
+template <std::size_t KH, std::size_t KW, class InT, class OutT>
+WASTENET_AVX512 inline void f32_dwconv_fixed_any_avx512(const ConvGeometry& g, const InT* in, OutT* out,
                                                         std::size_t row0, std::size_t row1, const float* packed_w,
                                                         std::size_t wstride, const float* bias, const Activation& act,
-                                                        const float* residual) {
+                                                        const typename std::common_type<OutT>::type* residual) {
+  const auto run = [&](auto a, std::size_t r0, std::size_t r1, const OutT* res) WASTENET_AVX512 {
+    f32_dwconv_fixed_avx512<KH, KW, decltype(a)::value>(g, in, out, r0, r1, packed_w, wstride, bias, act, res);
+  };
+  using E = EpilogueAct;
   switch (act.kind) {
-    case ActKind::identity: return f32_dwconv_fixed_avx512<KH, KW, EpilogueAct::identity>(g, in, out, row0, row1, packed_w, wstride, bias, act, residual);
-    case ActKind::relu: return f32_dwconv_fixed_avx512<KH, KW, EpilogueAct::relu>(g, in, out, row0, row1, packed_w, wstride, bias, act, residual);
-    case ActKind::relu6: return f32_dwconv_fixed_avx512<KH, KW, EpilogueAct::relu6>(g, in, out, row0, row1, packed_w, wstride, bias, act, residual);
-    case ActKind::hardswish: return f32_dwconv_fixed_avx512<KH, KW, EpilogueAct::hardswish>(g, in, out, row0, row1, packed_w, wstride, bias, act, residual);
+    case ActKind::identity: return run(std::integral_constant<E, E::identity>{}, row0, row1, residual);
+    case ActKind::relu: return run(std::integral_constant<E, E::relu>{}, row0, row1, residual);
+    case ActKind::relu6: return run(std::integral_constant<E, E::relu6>{}, row0, row1, residual);
+    case ActKind::hardswish: return run(std::integral_constant<E, E::hardswish>{}, row0, row1, residual);
     case ActKind::silu:
       // SiLU as a second pass over each finished output row, which is still in L1. Inlined in the
       // kernel, its constants beside the weight vectors spilled (efficientnet_b0 8% slower); on
       // the generic path, one vector at a time, each store waited on exp's latency chain. The
-      // values are the same: the kernel stores bias + taps, the pass applies the same SiLU.
-      if (!residual) {
-        for (std::size_t row = row0; row < row1; ++row) {
-          f32_dwconv_fixed_avx512<KH, KW, EpilogueAct::identity>(g, in, out, row, row + 1, packed_w, wstride, bias, act, nullptr);
-          activate_in_place_avx512<EpilogueAct::silu>(out + row * g.ow * g.oc, g.ow * g.oc, act);
+      // values are the same: the kernel stores bias + taps, the pass applies the same SiLU. A
+      // binary16 output cannot take the pass (it would round twice): SiLU is inlined there.
+      if constexpr (std::is_same_v<OutT, float>) {
+        if (!residual) {
+          for (std::size_t row = row0; row < row1; ++row) {
+            run(std::integral_constant<E, E::identity>{}, row, row + 1, nullptr);
+            activate_in_place_avx512<EpilogueAct::silu>(out + row * g.ow * g.oc, g.ow * g.oc, act);
+          }
+          return;
         }
-        return;
+        return run(std::integral_constant<E, E::generic>{}, row0, row1, residual);
+      } else {
+        return run(std::integral_constant<E, E::silu>{}, row0, row1, residual);
       }
-      return f32_dwconv_fixed_avx512<KH, KW, EpilogueAct::generic>(g, in, out, row0, row1, packed_w, wstride, bias, act, residual);
-    default: return f32_dwconv_fixed_avx512<KH, KW, EpilogueAct::generic>(g, in, out, row0, row1, packed_w, wstride, bias, act, residual);
+    default: return run(std::integral_constant<E, E::generic>{}, row0, row1, residual);
   }
 }
 
