@@ -24,6 +24,12 @@ The defaults are the recipe of the bundled model. Data order, augmentation and d
 generator state too.
 Run with Debian's torch: /usr/bin/python3 tools/train_trashnet.py [options]
 Evaluate a model file: /usr/bin/python3 tools/train_trashnet.py --evaluate-only --weights FILE --split test
+Average runs that differ only in --seed (a uniform "model soup", Wortsman et al. 2022):
+  /usr/bin/python3 tools/train_trashnet.py --soup A.safetensors B.safetensors --output FILE
+Fine-tuned from the same init, such runs stay in one basin of the loss, so the average of their weights
+is a model at least as good as its parts more often than not; it costs no inference time, unlike an
+ensemble. Whether to keep it is decided on the validation split, which the tool prints for the soup and
+for every ingredient.
 """
 import argparse
 import json
@@ -73,6 +79,9 @@ def parse_args():
     ap.add_argument("--weights", help="with --evaluate-only: the safetensors model to evaluate")
     ap.add_argument("--split", default="test", choices=["train", "val", "test"])
     ap.add_argument("--json", action="store_true", help="with --evaluate-only: print per-image predictions as JSON")
+    ap.add_argument("--soup", nargs="+", metavar="FILE",
+                    help="average the weights of models this tool trained (a uniform model soup) and write the "
+                         "average to --output, with its validation and test accuracy")
     return ap.parse_args()
 
 
@@ -215,10 +224,63 @@ def evaluate_only():
         print(f"{args.split}: accuracy {acc:.4f} on {len(items)} images")
 
 
+def soup():
+    ingredients = []
+    for path in args.soup:
+        if not os.path.exists(path):
+            fail(f"{path}: model not found")
+        sd, meta = load_file(path)
+        ingredients.append((path, sd, meta))
+    first_path, first_sd, first_meta = ingredients[0]
+    for path, sd, meta in ingredients[1:]:
+        if sd.keys() != first_sd.keys() or any(sd[k].shape != first_sd[k].shape for k in sd):
+            fail(f"{path}: its tensors differ from those of {first_path}")
+        for key in ("arch", "classes", "input_size", "mean", "std", "resize"):
+            if meta.get(key) != first_meta.get(key):
+                fail(f"{path}: metadata '{key}' is {meta.get(key)!r}, {first_path} has {first_meta.get(key)!r}")
+    averaged = {}
+    for k, v in first_sd.items():
+        if v.is_floating_point():
+            # BatchNorm's running statistics are the init's in every ingredient (BN stays in eval
+            # mode while training), so averaging keeps them exactly and no re-estimation is needed.
+            averaged[k] = sum(sd[k].double() for _, sd, _ in ingredients).div(len(ingredients)).half()
+        elif any(not torch.equal(sd[k], v) for _, sd, _ in ingredients):
+            fail(f"{k}: integer tensor differs between ingredients")
+        else:
+            averaged[k] = v
+    size = int(first_meta.get("input_size", args.input_size))
+    val_items, test_items = read_split("val"), read_split("test")
+    model = torchvision.models.mobilenet_v2(num_classes=len(CLASSES))
+    for path, sd, _ in ingredients:
+        model.load_state_dict({k: (v.float() if v.is_floating_point() else v) for k, v in sd.items()})
+        print(f"ingredient {path}: val accuracy {evaluate(model, val_items, size)[0]:.4f}", flush=True)
+    model.load_state_dict({k: (v.float() if v.is_floating_point() else v) for k, v in averaged.items()})
+    val_acc = evaluate(model, val_items, size)[0]
+    test_acc, _, preds = evaluate(model, test_items, size)
+    print(f"soup of {len(ingredients)}: val accuracy {val_acc:.4f}; test accuracy {test_acc:.4f} on {len(test_items)} images",
+          flush=True)
+    meta = {k: first_meta[k] for k in ("arch", "classes", "input_size", "mean", "std", "resize", "epochs", "dataset")
+            if k in first_meta}
+    meta.update({
+        "train_command": "/usr/bin/python3 tools/train_trashnet.py " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
+        "seed": ",".join(m.get("seed", "?") for _, _, m in ingredients),
+        "test_accuracy": f"{test_acc:.4f}", "val_accuracy": f"{val_acc:.4f}", "precision": "fp16",
+        "soup_of": json.dumps([{k: m[k] for k in ("train_command", "seed", "best_epoch", "val_accuracy", "test_accuracy")
+                                if k in m} for _, _, m in ingredients]),
+    })
+    os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
+    save_file(averaged, args.output, meta)
+    with open(args.output + ".test_predictions.json", "w") as f:
+        json.dump([{"file": it[0], "label": CLASSES[it[2]], "pred": CLASSES[p]} for it, p in zip(test_items, preds)], f, indent=0)
+    print(f"wrote {args.output}", flush=True)
+
+
 def main():
     torch.set_num_threads(args.threads)
     if args.evaluate_only:
         return evaluate_only()
+    if args.soup:
+        return soup()
     if not os.path.isdir(args.data):
         fail(f"{args.data}: TrashNet folder not found (use --data)")
     random.seed(args.seed)
