@@ -41,6 +41,19 @@ std::vector<float> random_vector(std::size_t n, std::mt19937& rng, float scale) 
   return v;
 }
 
+// v with every element rounded to the nearest binary16 value, kept as float.
+std::vector<float> rounded_to_half(std::vector<float> v) {
+  for (float& x : v) x = static_cast<float>(wastenet::half(x));
+  return v;
+}
+
+// v as binary16 (exact where v already holds binary16 values).
+std::vector<wastenet::half> to_half(const std::vector<float>& v) {
+  std::vector<wastenet::half> h(v.size());
+  for (std::size_t i = 0; i < v.size(); ++i) h[i] = wastenet::half(v[i]);
+  return h;
+}
+
 // Direct convolution in double: out[n][oy][ox][o], NHWC input, PyTorch weight layout.
 std::vector<double> reference_conv(const ConvCase& c, const Shape4& o, const std::vector<float>& in,
                                    const std::vector<float>& w, const std::vector<float>& b) {
@@ -186,10 +199,6 @@ TEST_P(ConvKernels, MatchDirectConvolutionForEveryShapeActivationAndResidual) {
 TEST_P(ConvKernels, Fp16MatchesDirectConvolutionOnRoundedValues) {
   wastenet::set_kernel_path(GetParam());
   std::mt19937 rng(4321);
-  auto round_all = [](std::vector<float> v) {
-    for (float& x : v) x = static_cast<float>(wastenet::half(x));
-    return v;
-  };
   auto abs_all = [](std::vector<float> v) {
     for (float& x : v) x = std::fabs(x);
     return v;
@@ -197,25 +206,23 @@ TEST_P(ConvKernels, Fp16MatchesDirectConvolutionOnRoundedValues) {
   for (const ConvCase& c : conv_cases()) {
     const Shape4 in_shape{c.n, c.h, c.w, c.p.in_channels};
     const std::size_t fan_in = c.p.in_channels / c.p.groups * c.p.kernel_h * c.p.kernel_w;
-    const auto in = round_all(random_vector(in_shape.count(), rng, 2.f));
+    const auto in = rounded_to_half(random_vector(in_shape.count(), rng, 2.f));
     const auto weight = random_vector(c.p.out_channels * fan_in, rng, 2.f / std::sqrt(static_cast<float>(fan_in)));
     const auto bias = random_vector(c.p.out_channels, rng, 0.5f);
-    std::vector<wastenet::half> in_h(in.size());
-    for (std::size_t i = 0; i < in.size(); ++i) in_h[i] = wastenet::half(in[i]);
+    const auto in_h = to_half(in);
     for (ActKind kind : {ActKind::identity, ActKind::relu6, ActKind::silu, ActKind::hardswish}) {
       const Activation act{kind, 0.1f};
       const wastenet::Conv2d layer(c.p, weight, bias, nullptr, act, wastenet::Precision::fp16);
       const Shape4 o = layer.output_shape(in_shape);
-      const auto expected = reference_conv(c, o, in, round_all(weight), bias);
+      const auto expected = reference_conv(c, o, in, rounded_to_half(weight), bias);
       // On the avx512fp16 path a 1x1 layer also rounds inside its runs of 32 binary16 products
       // (Avx512Fp16Gemm below): there each output may move by a further 32 x 2^-11 x sum |a_k w_k|,
       // times 1.5, the largest slope of these activations (hardswish at 3).
       const bool rounds_in_runs = GetParam() == KernelPath::avx512fp16 && layer.kind() == wastenet::Conv2d::Kind::pointwise;
-      const auto magnitude = rounds_in_runs ? reference_conv(c, o, abs_all(in), abs_all(round_all(weight)), abs_all(bias))
+      const auto magnitude = rounds_in_runs ? reference_conv(c, o, abs_all(in), abs_all(rounded_to_half(weight)), abs_all(bias))
                                             : std::vector<double>(o.count(), 0.0);
-      const auto residual = round_all(random_vector(o.count(), rng, 1.f));
-      std::vector<wastenet::half> res_h(residual.size());
-      for (std::size_t i = 0; i < residual.size(); ++i) res_h[i] = wastenet::half(residual[i]);
+      const auto residual = rounded_to_half(random_vector(o.count(), rng, 1.f));
+      const auto res_h = to_half(residual);
       for (bool with_residual : {false, true}) {
         for (std::size_t threads : {1, 3}) {
           wastenet::ThreadPool pool(threads);
@@ -243,23 +250,14 @@ TEST_P(ConvKernels, Fp16MatchesDirectConvolutionOnRoundedValues) {
 TEST_P(ConvKernels, Fp16DepthwiseHasTheBitsOfFp32OnWidenedValuesRounded) {
   wastenet::set_kernel_path(GetParam());
   std::mt19937 rng(8765);
-  auto round_all = [](std::vector<float> v) {
-    for (float& x : v) x = static_cast<float>(wastenet::half(x));
-    return v;
-  };
-  auto to_half = [](const std::vector<float>& v) {
-    std::vector<wastenet::half> h(v.size());
-    for (std::size_t i = 0; i < v.size(); ++i) h[i] = wastenet::half(v[i]);
-    return h;
-  };
   std::size_t depthwise_cases = 0;
   for (const ConvCase& c : conv_cases()) {
     if (c.p.groups != c.p.in_channels || c.p.in_channels != c.p.out_channels || c.p.kernel_h == 1) continue;
     ++depthwise_cases;
     const Shape4 in_shape{c.n, c.h, c.w, c.p.in_channels};
     const std::size_t fan_in = c.p.kernel_h * c.p.kernel_w;
-    const auto in = round_all(random_vector(in_shape.count(), rng, 2.f));
-    const auto weight = round_all(random_vector(c.p.out_channels * fan_in, rng, 2.f / std::sqrt(static_cast<float>(fan_in))));
+    const auto in = rounded_to_half(random_vector(in_shape.count(), rng, 2.f));
+    const auto weight = rounded_to_half(random_vector(c.p.out_channels * fan_in, rng, 2.f / std::sqrt(static_cast<float>(fan_in))));
     const auto bias = random_vector(c.p.out_channels, rng, 0.5f);
     const auto in_h = to_half(in);
     for (ActKind kind : all_activations) {
@@ -267,7 +265,7 @@ TEST_P(ConvKernels, Fp16DepthwiseHasTheBitsOfFp32OnWidenedValuesRounded) {
       const wastenet::Conv2d layer16(c.p, weight, bias, nullptr, act, wastenet::Precision::fp16);
       const wastenet::Conv2d layer32(c.p, weight, bias, nullptr, act, wastenet::Precision::fp32);
       const Shape4 o = layer16.output_shape(in_shape);
-      const auto residual = round_all(random_vector(o.count(), rng, 1.f));
+      const auto residual = rounded_to_half(random_vector(o.count(), rng, 1.f));
       const auto res_h = to_half(residual);
       for (bool with_residual : {false, true}) {
         wastenet::ThreadPool one(1);
@@ -554,8 +552,8 @@ std::vector<wastenet::half> run_half_layer(KernelPath path, const HalfGemmCase& 
   wastenet::set_kernel_path(path);
   const ConvParams p = conv(c.cin, c.cout, 1, 1, 0);
   const wastenet::Conv2d layer(p, weight, bias, nullptr, Activation{act}, wastenet::Precision::fp16);
-  std::vector<wastenet::half> x(in.size()), out(c.rows * c.cout);
-  for (std::size_t i = 0; i < in.size(); ++i) x[i] = wastenet::half(in[i]);
+  const std::vector<wastenet::half> x = to_half(in);
+  std::vector<wastenet::half> out(c.rows * c.cout);
   wastenet::ThreadPool pool(2);
   layer.forward_fp16(x.data(), Shape4{1, 1, c.rows, c.cin}, out.data(), residual ? residual->data() : nullptr, pool);
   wastenet::reset_kernel_path();
@@ -604,16 +602,12 @@ TEST(Avx512Fp16Gemm, EqualsFp32AccumulationWhereEverySumIsExact) {
 TEST(Avx512Fp16Gemm, StaysWithinTheBoundOfRunsOf32) {
   if (!wastenet::kernel_path_supported(KernelPath::avx512fp16)) GTEST_SKIP() << "this CPU has no AVX512-FP16";
   std::mt19937 rng(6);
-  const auto half_values = [](std::vector<float> v) {
-    for (float& f : v) f = static_cast<float>(wastenet::half(f));
-    return v;
-  };
   std::size_t differing = 0;
   double worst = 0;
   for (const HalfGemmCase& c : half_gemm_cases) {
-    const auto in = half_values(random_vector(c.rows * c.cin, rng, 2.f));
-    const auto weight = half_values(random_vector(c.cout * c.cin, rng, 2.f / std::sqrt(static_cast<float>(c.cin))));
-    const auto bias = half_values(random_vector(c.cout, rng, 0.5f));
+    const auto in = rounded_to_half(random_vector(c.rows * c.cin, rng, 2.f));
+    const auto weight = rounded_to_half(random_vector(c.cout * c.cin, rng, 2.f / std::sqrt(static_cast<float>(c.cin))));
+    const auto bias = rounded_to_half(random_vector(c.cout, rng, 0.5f));
     const auto got = run_half_layer(KernelPath::avx512fp16, c, in, weight, bias, ActKind::identity, nullptr);
     const auto fp32_acc = run_half_layer(KernelPath::avx512, c, in, weight, bias, ActKind::identity, nullptr);
     for (std::size_t r = 0; r < c.rows; ++r) {

@@ -409,12 +409,11 @@ class Conv2d final : public Layer {
         if constexpr (std::is_same_v<T, half>) {
           if (dw.uses_fixed_depthwise()) {  // FP32 rows in, binary16 out, rounded as they are stored
             dw.run_depthwise_fixed(g, mid, out + at, 0, oy1 - oy0, residual ? residual + at : nullptr);
-            row += oy1 - oy0;
-            continue;
+          } else {
+            float* fout = scratch(out_buf, (oy1 - oy0) * o.w * N);
+            dw.run_depthwise_f32(g, mid, fout, 0, oy1 - oy0, nullptr);
+            kernels::float_to_half(path_, fout, residual ? residual + at : nullptr, out + at, (oy1 - oy0) * o.w * N);
           }
-          float* fout = scratch(out_buf, (oy1 - oy0) * o.w * N);
-          dw.run_depthwise_f32(g, mid, fout, 0, oy1 - oy0, nullptr);
-          kernels::float_to_half(path_, fout, residual ? residual + at : nullptr, out + at, (oy1 - oy0) * o.w * N);
         } else {
           dw.run_depthwise_f32(g, mid, out + at, 0, oy1 - oy0, residual ? residual + at : nullptr);
         }

@@ -192,7 +192,8 @@ WASTENET_AVX512 inline void store_lanes_avx512(half* p, __mmask16 m, __m512 v) {
 }
 
 /// Activation, residual and masked store of one 16-lane vector that already holds the bias; T is
-/// float or half (the residual is added in FP32 before the one rounding).
+/// float or half (the residual is added in FP32 before the one rounding). The residual's type is
+/// taken from `c` (common_type<T> is not deduced), so callers may pass nullptr for it.
 template <EpilogueAct A, class T>
 WASTENET_AVX512 inline void store_vec_avx512(__m512 v, __mmask16 m, const Activation& act,
                                              const typename std::common_type<T>::type* res, T* c) {
@@ -736,6 +737,8 @@ WASTENET_AVX512 inline void f32_dwconv_fixed_any_avx512(const ConvGeometry& g, c
           }
           return;
         }
+        // generic, not silu: with silu inlined before the residual's add, the FP32 bits changed
+        // (Fp16DepthwiseHasTheBitsOfFp32OnWidenedValuesRounded caught it).
         return run(std::integral_constant<E, E::generic>{}, row0, row1, residual);
       } else {
         return run(std::integral_constant<E, E::silu>{}, row0, row1, residual);
