@@ -631,6 +631,36 @@ TEST(Avx512Fp16Gemm, StaysWithinTheBoundOfRunsOf32) {
   EXPECT_GT(differing, 0u);
 }
 
+#if WASTENET_X86_KERNELS
+// The GEMMs prefetch the next weight panel while the current one serves its tiles, one cache line
+// per k of each tile. The tiles' shares must cover the whole next panel, each line once and in
+// order, and (with at least two tiles) need at most K lines from any one tile; a missing share or
+// an overlap would leave part of the panel to be waited on, or fetch it twice.
+TEST(PanelPrefetch, TheTilesSharesCoverTheNextPanelOnce) {
+  using wastenet::kernels::panel_prefetch_share;
+  alignas(64) static const char panel[1152 * 32 * sizeof(float)] = {};
+  for (std::size_t K : {1u, 3u, 16u, 24u, 320u, 1152u}) {
+    for (std::size_t element : {sizeof(float), sizeof(std::uint16_t)}) {
+      const std::size_t bytes = K * 32 * element, lines = (bytes + 63) / 64;
+      for (std::size_t tiles = 1; tiles <= 14; ++tiles) {
+        std::size_t next_line = 0;
+        for (std::size_t t = 0; t < tiles; ++t) {
+          const auto share = panel_prefetch_share(panel, bytes, t, tiles);
+          if (share.lines == 0) continue;
+          EXPECT_EQ(share.from, panel + next_line * 64) << "K " << K << ", tile " << t << " of " << tiles;
+          if (tiles >= 2) {
+            EXPECT_LE(share.lines, K) << "K " << K << ", tile " << t << " of " << tiles;
+          }
+          next_line += share.lines;
+        }
+        EXPECT_EQ(next_line, lines) << "K " << K << ", " << element << "-byte weights, " << tiles << " tiles";
+      }
+      EXPECT_EQ(panel_prefetch_share(nullptr, bytes, 0, 7).lines, 0u);
+    }
+  }
+}
+#endif
+
 TEST(KernelDispatch, UnsupportedPathIsATypedError) {
   for (KernelPath p : {KernelPath::avx512fp16, KernelPath::avx512, KernelPath::f16c}) {
     if (wastenet::kernel_path_supported(p)) continue;

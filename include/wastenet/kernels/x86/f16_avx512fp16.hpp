@@ -81,7 +81,8 @@ template <EpilogueAct A, class OutT>
 WASTENET_AVX512 inline void f16_gemm_tile_avx512fp16(const half* a, std::size_t lda, std::size_t rows,
                                                      const std::uint16_t* panel, std::size_t K, OutT* c,
                                                      std::size_t ldc, std::size_t cols, const float* bias,
-                                                     const Activation& act, const half* res, std::size_t ldr) {
+                                                     const Activation& act, const half* res, std::size_t ldr,
+                                                     PanelPrefetch pf = {}) {
   const half* row[avx512fp16_mr];
   for (std::size_t r = 0; r < avx512fp16_mr; ++r) row[r] = r < rows ? a + r * lda : a;
   const __mmask16 m0 = lanes_avx512(cols), m1 = lanes_avx512(cols > 16 ? cols - 16 : 0);
@@ -93,6 +94,7 @@ WASTENET_AVX512 inline void f16_gemm_tile_avx512fp16(const half* a, std::size_t 
     __m512i sum[avx512fp16_mr];
     for (std::size_t r = 0; r < avx512fp16_mr; ++r) sum[r] = _mm512_setzero_si512();
     for (std::size_t k = k0; k < k1; ++k) {
+      if (k < pf.lines) _mm_prefetch(pf.from + k * 64, _MM_HINT_T1);
       const __m512i w = _mm512_load_si512(panel + k * 32);
       for (std::size_t r = 0; r < avx512fp16_mr; ++r) sum[r] = fmadd_ph_avx512fp16(sum[r], w, &row[r][k].bits);
     }
@@ -117,12 +119,15 @@ WASTENET_AVX512 inline void f16_gemm_rows_avx512fp16(const half* a, OutT* c, std
   constexpr std::size_t row_block = 84;
   for (std::size_t rb = r0; rb < r1; rb += row_block) {
     const std::size_t re = std::min(r1, rb + row_block);
+    const std::size_t tiles = (re - rb + avx512fp16_mr - 1) / avx512fp16_mr;
     for (std::size_t p = 0; p < panels; ++p) {
       const std::size_t col = p * 32, cols = std::min<std::size_t>(32, N - col);
-      for (std::size_t r = rb; r < re; r += avx512fp16_mr) {
+      const std::uint16_t* next = p + 1 < panels ? packed + (p + 1) * K * 32 : nullptr;
+      for (std::size_t r = rb, t = 0; r < re; r += avx512fp16_mr, ++t) {
         f16_gemm_tile_avx512fp16<A>(a + r * K, K, std::min(avx512fp16_mr, re - r), packed + p * K * 32, K,
                                     c + r * N + col, N, cols, bias + col, act,
-                                    residual ? residual + r * N + col : nullptr, N);
+                                    residual ? residual + r * N + col : nullptr, N,
+                                    panel_prefetch_share(next, K * 32 * sizeof(std::uint16_t), t, tiles));
       }
     }
   }

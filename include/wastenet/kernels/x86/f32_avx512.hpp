@@ -214,13 +214,29 @@ inline void panels_to_half(const float* panels, std::size_t n, std::uint16_t* ou
   for (std::size_t i = 0; i < n; ++i) out[i] = float_to_half_bits(panels[i]);
 }
 
+/// A share of the next weight panel for one tile to prefetch into L2: `lines` cache lines from
+/// `from`, one per k. In the 7x7 and 14x14 layers each panel serves few tiles and the weights are
+/// read once per image, so without this every panel's first tile waits on memory.
+struct PanelPrefetch {
+  const char* from = nullptr;
+  std::size_t lines = 0;
+};
+
+/// Tile t's share of the next panel (`bytes` long) when `tiles` tiles share the current one.
+inline PanelPrefetch panel_prefetch_share(const void* next, std::size_t bytes, std::size_t t, std::size_t tiles) {
+  if (!next) return {};
+  const std::size_t lines = (bytes + 63) / 64, share = (lines + tiles - 1) / tiles, first = t * share;
+  if (first >= lines) return {};
+  return {static_cast<const char*>(next) + first * 64, std::min(share, lines - first)};
+}
+
 /// One micro-tile: up to 7 rows x one 32-column panel, 14 named accumulators (arrays would be
 /// spilled to the stack for the epilogue). Missing rows (rows < 7) re-read row 0 and are not stored.
 template <EpilogueAct A, class PanelT>
 WASTENET_AVX512 inline void f32_gemm_tile_avx512(const float* a, std::size_t lda, std::size_t rows, const PanelT* panel,
                                                  std::size_t K, float* c, std::size_t ldc, std::size_t cols,
                                                  const float* bias, const Activation& act, const float* res,
-                                                 std::size_t ldr) {
+                                                 std::size_t ldr, PanelPrefetch pf = {}) {
   const float* a0 = a;
   const float* a1 = tile_row(a, lda, rows, 1);
   const float* a2 = tile_row(a, lda, rows, 2);
@@ -231,6 +247,7 @@ WASTENET_AVX512 inline void f32_gemm_tile_avx512(const float* a, std::size_t lda
   __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
   __m512 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00;
   for (std::size_t k = 0; k < K; ++k) {
+    if (k < pf.lines) _mm_prefetch(pf.from + k * 64, _MM_HINT_T1);
     const __m512 b0 = load_panel16(panel + k * 32);
     const __m512 b1 = load_panel16(panel + k * 32 + 16);
     __m512 x = _mm512_set1_ps(a0[k]);
@@ -384,9 +401,12 @@ WASTENET_AVX512 inline void f32_gemm_rows_avx512(const float* a, float* c, std::
         }
         continue;
       }
-      for (std::size_t r = rb; r < re; r += avx512_gemm_mr) {
+      const PanelT* next = p + 1 < panels ? panel + K * 32 : nullptr;
+      const std::size_t tiles = (re - rb + avx512_gemm_mr - 1) / avx512_gemm_mr;
+      for (std::size_t r = rb, t = 0; r < re; r += avx512_gemm_mr, ++t) {
         f32_gemm_tile_avx512<A>(a + r * K, K, std::min(avx512_gemm_mr, re - r), panel, K, c + r * N + col, N, cols,
-                                bias + col, act, residual ? residual + r * N + col : nullptr, N);
+                                bias + col, act, residual ? residual + r * N + col : nullptr, N,
+                                panel_prefetch_share(next, K * 32 * sizeof(PanelT), t, tiles));
       }
     }
   }
