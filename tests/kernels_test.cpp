@@ -461,6 +461,34 @@ TEST(Avx2Silu, IsWithinFourUlpOfDoublePrecisionAndTendsToZeroAndX) {
   }
   for (std::size_t j = 4; j < 8; ++j) EXPECT_EQ(s[j], saturating_ends[j]) << "x = " << saturating_ends[j];
 }
+
+// The AVX-512 sigmoid and SiLU are the AVX2 functions on 16 lanes: the same operations on the same
+// constants, so the same bits on every input, and the two tests above hold for them too.
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma"))) void avx512_activation_of(const float* x, float* out,
+                                                                                          ActKind kind) {
+  Activation act;
+  act.kind = kind;
+  _mm512_storeu_ps(out, wastenet::kernels::activate_avx512(_mm512_loadu_ps(x), act));
+}
+
+TEST(Avx512SigmoidAndSilu, HaveTheBitsOfTheAvx2Functions) {
+  if (!wastenet::kernel_path_supported(KernelPath::avx512)) GTEST_SKIP() << "this CPU has no AVX-512";
+  std::vector<float> xs = every_97th_float_in_range(0, 0.f);
+  xs.insert(xs.end(), std::begin(saturating_ends), std::end(saturating_ends));
+  xs.resize((xs.size() + 15) / 16 * 16, 0.f);
+  for (ActKind kind : {ActKind::sigmoid, ActKind::silu}) {
+    for (std::size_t i = 0; i < xs.size(); i += 16) {
+      float wide[16], narrow[16];
+      avx512_activation_of(&xs[i], wide, kind);
+      (kind == ActKind::sigmoid ? sigmoid_avx2_of : silu_avx2_of)(&xs[i], narrow);
+      (kind == ActKind::sigmoid ? sigmoid_avx2_of : silu_avx2_of)(&xs[i + 8], narrow + 8);
+      for (std::size_t j = 0; j < 16; ++j) {
+        ASSERT_EQ(std::memcmp(&wide[j], &narrow[j], sizeof(float)), 0)
+            << wastenet::activation_name(kind) << " at x = " << xs[i + j] << ": " << wide[j] << " against " << narrow[j];
+      }
+    }
+  }
+}
 #endif
 
 #if WASTENET_X86_KERNELS

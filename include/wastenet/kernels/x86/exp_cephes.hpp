@@ -1,7 +1,7 @@
-// wastenet/kernels/x86/exp_cephes.hpp - the constants of Cephes' expf: clamp, n = round(x log2 e),
-// r = x - n ln 2 (ln 2 in two parts, Cody and Waite), e^r by a degree-7 polynomial, times 2^n.
-// The AVX-512 exp uses all of them; the AVX2 sigmoid (f32_avx2.hpp) shares the clamp and the
-// reduction and has its own shorter polynomial.
+// wastenet/kernels/x86/exp_cephes.hpp - the constants of 1 + e^-x, the denominator of sigmoid and
+// SiLU: Cephes' clamp and range reduction (n = round(x log2 e), r = x - n ln 2 with ln 2 in two
+// parts, Cody and Waite), and a degree-5 minimax polynomial for e^-r. The AVX2 and the AVX-512
+// kernels share them, so both compute the same function.
 #pragma once
 
 namespace wastenet::kernels::exp_cephes {
@@ -11,12 +11,14 @@ inline constexpr float max_x = 88.3f;
 inline constexpr float log2e = 1.44269504088896341f;
 inline constexpr float ln2_hi = 0.693359375f;  // exact in 9 bits, so n * ln2_hi is exact
 inline constexpr float ln2_lo = -2.12194440e-4f;
-/// e^r = 1 + r + r^2 (p5 + r (p4 + r (p3 + r (p2 + r (p1 + r p0))))).
-inline constexpr float p0 = 1.9875691500e-4f;
-inline constexpr float p1 = 1.3981999507e-3f;
-inline constexpr float p2 = 8.3334519073e-3f;
-inline constexpr float p3 = 4.1665795894e-2f;
-inline constexpr float p4 = 1.6666665459e-1f;
-inline constexpr float p5 = 5.0000001201e-1f;
+
+/// e^-r = q0 + r (q1 + r (q2 + r (q3 + r (q4 + r q5)))) on |r| <= ln2 / 2, minimax (Remez),
+/// relative error 7.5e-8.
+inline constexpr float q5 = -8.2976482809e-03f;
+inline constexpr float q4 = 4.1915431619e-02f;
+inline constexpr float q3 = -1.6667574644e-01f;
+inline constexpr float q2 = 4.9998894334e-01f;
+inline constexpr float q1 = -9.9999970198e-01f;
+inline constexpr float q0 = 1.0000001192e+00f;
 
 }  // namespace wastenet::kernels::exp_cephes

@@ -60,12 +60,12 @@ WASTENET_AVX2 inline __m256 sigmoid_denominator_avx2(__m256 x) {
   const __m256 n = _mm256_sub_ps(n_magic, round_magic);
   __m256 r = _mm256_fmadd_ps(n, _mm256_set1_ps(exp_cephes::ln2_hi), x);
   r = _mm256_fmadd_ps(n, _mm256_set1_ps(exp_cephes::ln2_lo), r);
-  __m256 p = _mm256_set1_ps(-8.2976482809e-03f);  // e^-r = sum of q_j r^j, minimax (Remez) on |r| <= ln2/2
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1915431619e-02f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(-1.6667574644e-01f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.9998894334e-01f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(-9.9999970198e-01f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0000001192e+00f));
+  __m256 p = _mm256_set1_ps(exp_cephes::q5);  // e^-r
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(exp_cephes::q4));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(exp_cephes::q3));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(exp_cephes::q2));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(exp_cephes::q1));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(exp_cephes::q0));
   // (1.5 * 2^23 + n) << 23 is n << 23: the magic's bits above the low 9 shift out.
   const __m256i scaled = _mm256_add_epi32(_mm256_castps_si256(p), _mm256_slli_epi32(_mm256_castps_si256(n_magic), 23));
   return _mm256_add_ps(_mm256_set1_ps(1.f), _mm256_castsi256_ps(scaled));
