@@ -60,9 +60,10 @@ inline void pack_gemm_weights_avx512(const float* w, std::size_t K, std::size_t 
 /// 1 + e^-x on 16 lanes, the denominator of sigmoid and SiLU: the function of sigmoid_denominator_avx2
 /// (f32_avx2.hpp, which explains the clamp), with the same constants. n is rounded by adding
 /// 1.5 * 2^23 and 2^n applied by an integer add to the exponent field. It replaced Cephes' exp with
-/// roundscale and scalef: SiLU over 64 Ki floats took 4.0 ns per 16 lanes with that and 3.0 ns with
-/// this (on the Xeon with AVX512-FP16), and SiLU is about a sixth of EfficientNet-B0's time.
-/// Sigmoid and SiLU then divide, as on AVX2, so the two paths give the same bits.
+/// roundscale and scalef, and a reciprocal with a Newton step: fewer operations for the FMA pipes,
+/// and SiLU is about a sixth of EfficientNet-B0's time, which took 0.92x as long
+/// (docs/BENCHMARKS.md). Sigmoid and SiLU then divide, as on AVX2, so the two paths give the same
+/// bits (kernels_test).
 WASTENET_AVX512 inline __m512 sigmoid_denominator_avx512(__m512 x) {
   x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-exp_cephes::max_x)), _mm512_set1_ps(-exp_cephes::min_x));
   const __m512 round_magic = _mm512_set1_ps(12582912.f);  // 1.5 * 2^23
@@ -97,8 +98,7 @@ WASTENET_AVX512 inline __m512 activate_avx512(__m512 x, const Activation& act) {
     case ActKind::sigmoid:
       return _mm512_div_ps(_mm512_set1_ps(1.f), sigmoid_denominator_avx512(x));
     case ActKind::silu:
-      // x / (1 + e^-x): the division overlaps the polynomial; a 14-bit reciprocal, a Newton step and
-      // two products measured slower, and 4.1 ulp against 3.1
+      // x / (1 + e^-x): the division overlaps the polynomial, and is correctly rounded
       return _mm512_div_ps(x, sigmoid_denominator_avx512(x));
     case ActKind::leaky_relu:
       return _mm512_mask_mul_ps(x, _mm512_cmp_ps_mask(x, zero, _CMP_LT_OQ), x, _mm512_set1_ps(act.alpha));
