@@ -476,12 +476,13 @@ TEST(Avx512SigmoidAndSilu, HaveTheBitsOfTheAvx2Functions) {
   std::vector<float> xs = every_97th_float_in_range(0, 0.f);
   xs.insert(xs.end(), std::begin(saturating_ends), std::end(saturating_ends));
   xs.resize((xs.size() + 15) / 16 * 16, 0.f);
-  for (ActKind kind : {ActKind::sigmoid, ActKind::silu}) {
+    for (ActKind kind : {ActKind::sigmoid, ActKind::silu}) {
+    const auto avx2_of = kind == ActKind::sigmoid ? sigmoid_avx2_of : silu_avx2_of;
     for (std::size_t i = 0; i < xs.size(); i += 16) {
       float wide[16], narrow[16];
       avx512_activation_of(&xs[i], wide, kind);
-      (kind == ActKind::sigmoid ? sigmoid_avx2_of : silu_avx2_of)(&xs[i], narrow);
-      (kind == ActKind::sigmoid ? sigmoid_avx2_of : silu_avx2_of)(&xs[i + 8], narrow + 8);
+      avx2_of(&xs[i], narrow);
+      avx2_of(&xs[i + 8], narrow + 8);
       for (std::size_t j = 0; j < 16; ++j) {
         ASSERT_EQ(std::memcmp(&wide[j], &narrow[j], sizeof(float)), 0)
             << wastenet::activation_name(kind) << " at x = " << xs[i + j] << ": " << wide[j] << " against " << narrow[j];

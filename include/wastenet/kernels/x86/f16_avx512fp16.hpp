@@ -94,7 +94,7 @@ WASTENET_AVX512 inline void f16_gemm_tile_avx512fp16(const half* a, std::size_t 
     __m512i sum[avx512fp16_mr];
     for (std::size_t r = 0; r < avx512fp16_mr; ++r) sum[r] = _mm512_setzero_si512();
     for (std::size_t k = k0; k < k1; ++k) {
-      if (k < pf.lines) _mm_prefetch(pf.from + k * 64, _MM_HINT_T1);
+      if (k < pf.lines) _mm_prefetch(pf.from + k * prefetch_line_bytes, _MM_HINT_T1);
       const __m512i w = _mm512_load_si512(panel + k * 32);
       for (std::size_t r = 0; r < avx512fp16_mr; ++r) sum[r] = fmadd_ph_avx512fp16(sum[r], w, &row[r][k].bits);
     }

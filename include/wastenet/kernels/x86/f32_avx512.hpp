@@ -226,12 +226,16 @@ struct PanelPrefetch {
   std::size_t lines = 0;
 };
 
+/// Bytes per prefetched line: x86's cache line.
+inline constexpr std::size_t prefetch_line_bytes = 64;
+
 /// Tile t's share of the next panel (`bytes` long) when `tiles` tiles share the current one.
 inline PanelPrefetch panel_prefetch_share(const void* next, std::size_t bytes, std::size_t t, std::size_t tiles) {
   if (!next) return {};
-  const std::size_t lines = (bytes + 63) / 64, share = (lines + tiles - 1) / tiles, first = t * share;
+  const std::size_t lines = (bytes + prefetch_line_bytes - 1) / prefetch_line_bytes;
+  const std::size_t share = (lines + tiles - 1) / tiles, first = t * share;
   if (first >= lines) return {};
-  return {static_cast<const char*>(next) + first * 64, std::min(share, lines - first)};
+  return {static_cast<const char*>(next) + first * prefetch_line_bytes, std::min(share, lines - first)};
 }
 
 /// One micro-tile: up to 7 rows x one 32-column panel, 14 named accumulators (arrays would be
@@ -251,7 +255,7 @@ WASTENET_AVX512 inline void f32_gemm_tile_avx512(const float* a, std::size_t lda
   __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
   __m512 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00;
   for (std::size_t k = 0; k < K; ++k) {
-    if (k < pf.lines) _mm_prefetch(pf.from + k * 64, _MM_HINT_T1);
+    if (k < pf.lines) _mm_prefetch(pf.from + k * prefetch_line_bytes, _MM_HINT_T1);
     const __m512 b0 = load_panel16(panel + k * 32);
     const __m512 b1 = load_panel16(panel + k * 32 + 16);
     __m512 x = _mm512_set1_ps(a0[k]);
@@ -394,7 +398,8 @@ WASTENET_AVX512 inline void f32_gemm_rows_avx512(const float* a, float* c, std::
   // 84 rows: whole 7x32 and 12x16 tiles.
   constexpr std::size_t row_block = 84;
   for (std::size_t rb = r0; rb < r1; rb += row_block) {
-    const std::size_t re = std::min(r1, rb + row_block);
+        const std::size_t re = std::min(r1, rb + row_block);
+    const std::size_t tiles = (re - rb + avx512_gemm_mr - 1) / avx512_gemm_mr;
     for (std::size_t p = 0; p < panels; ++p) {
       const PanelT* panel = packed + p * K * 32;
       const std::size_t col = p * 32, cols = std::min<std::size_t>(32, N - col);
@@ -405,8 +410,8 @@ WASTENET_AVX512 inline void f32_gemm_rows_avx512(const float* a, float* c, std::
         }
         continue;
       }
-      const PanelT* next = p + 1 < panels ? panel + K * 32 : nullptr;
-      const std::size_t tiles = (re - rb + avx512_gemm_mr - 1) / avx512_gemm_mr;
+            const PanelT* next = p + 1 < panels ? panel + K * 32 : nullptr;
+
       for (std::size_t r = rb, t = 0; r < re; r += avx512_gemm_mr, ++t) {
         f32_gemm_tile_avx512<A>(a + r * K, K, std::min(avx512_gemm_mr, re - r), panel, K, c + r * N + col, N, cols,
                                 bias + col, act, residual ? residual + r * N + col : nullptr, N,
@@ -761,8 +766,10 @@ WASTENET_AVX512 inline void f32_dwconv_fixed_any_avx512(const ConvGeometry& g, c
           }
           return;
         }
-        // generic, not silu: with silu inlined before the residual's add, the FP32 bits changed
-        // (Fp16DepthwiseHasTheBitsOfFp32OnWidenedValuesRounded caught it).
+                // generic, not silu: with silu inlined before the residual's add, the FP32 bits changed
+        // (Fp16DepthwiseHasTheBitsOfFp32OnWidenedValuesRounded caught it). That was when SiLU ended
+        // in a product, which GCC may contract with the add; it now ends in a division, which it
+        // may not, but inlining it here has not been tried since.
         return run(std::integral_constant<E, E::generic>{}, row0, row1, residual);
       } else {
         return run(std::integral_constant<E, E::silu>{}, row0, row1, residual);
