@@ -130,8 +130,12 @@ int layer_times(const wastenet::Classifier& clf, std::size_t batch, std::size_t 
   fmt::print("| step | layer | output | median us | share |\n|---|---|---|---|---|\n");
   for (std::size_t i = 0; i < steps.size(); ++i) {
     const auto& o = ws.shapes[i];
-    // A fused pair's time is the first step's (Network::Workspace::fused).
-    const char* note = ws.fused[i] ? " (fused: this step and the next)" : i > 0 && ws.fused[i - 1] ? " (fused into the step before)" : "";
+    // A fused pass's time is its first step's (Network::Workspace::fused).
+    const char* note = ws.fused[i] == 2                 ? " (fused: this step and the next two)"
+                       : ws.fused[i] == 1               ? " (fused: this step and the next)"
+                       : i > 0 && ws.fused[i - 1]       ? " (fused into the step before)"
+                       : i > 1 && ws.fused[i - 2] == 2  ? " (fused into the step two before)"
+                                                        : "";
     fmt::print("| {} | {}{} | {}x{}x{} | {:.1f} | {:.1f}% |\n", i, steps[i].layer->describe(), note, o.h, o.w, o.c,
                median[i], 100.0 * median[i] / total);
   }

@@ -42,8 +42,9 @@ class Network {
     std::vector<Shape4> shapes;  // output shape of each step
     std::vector<std::vector<float, AlignedAllocator<float>>> slots;      // FP32 networks
     std::vector<std::vector<half, AlignedAllocator<half>>> half_slots;   // FP16 networks
-    /// fused[i] != 0: step i runs together with step i + 1 (Layer::fuses_with), and its own
-    /// output is never written. Set `fusion` to false to run every step on its own.
+    /// fused[i]: how many of the steps after step i run in one pass with it (0, 1 or 2;
+    /// Layer::fuses_with, Layer::fuses_third). The outputs of all but the pass's last step are
+    /// never written. Set `fusion` to false to run every step on its own.
     std::vector<unsigned char> fused;
     bool fusion = true;
     bool planned_fusion = true;  // the `fusion` the plan was made with
@@ -77,6 +78,15 @@ class Network {
     return add_step(std::move(layer), in, -1, busy);
   }
 
+  /// add() for the step after a fusable one (the projection after a depthwise step, which
+  /// Layer::fuses_third may add to the pass): its output also keeps off the slot the pass's first
+  /// step read, which the pass still reads while it writes.
+  int add_fusable_third(std::unique_ptr<Layer> layer, int in, int residual = -1) {
+    std::vector<int> busy;
+    if (steps_.size() >= 2) busy.push_back(steps_[steps_.size() - 2].in);
+    return add_step(std::move(layer), in, residual, busy);
+  }
+
   const std::vector<Step>& steps() const noexcept { return steps_; }
 
   /// The precision of the activations between layers; the layers' weights were rounded to match
@@ -106,18 +116,22 @@ class Network {
     capacity[input_slot] = input.count();
     ws.shapes.clear();
     ws.fused.assign(steps_.size(), 0);
+    std::size_t pass_end = 0;  // steps before this belong to a pass already planned
     for (std::size_t i = 0; i < steps_.size(); ++i) {
       const Step& s = steps_[i];
       const Shape4 in = slot_shape[static_cast<std::size_t>(s.in)];
-      if (ws.fusion && can_fuse(i) && (i == 0 || !ws.fused[i - 1]) && s.layer->fuses_with(*steps_[i + 1].layer, in)) {
+      if (ws.fusion && i >= pass_end && can_fuse(i) && s.layer->fuses_with(*steps_[i + 1].layer, in)) {
         ws.fused[i] = 1;
+        if (can_fuse_third(i) && s.layer->fuses_third(*steps_[i + 1].layer, *steps_[i + 2].layer, in)) ws.fused[i] = 2;
+        pass_end = i + 1 + ws.fused[i];
       }
       const Shape4 out = s.layer->output_shape(in);
       if (s.residual >= 0 && slot_shape[static_cast<std::size_t>(s.residual)] != out) {
         throw ArgumentError("Network: residual shape does not match output of '" + s.layer->describe() + "'");
       }
       slot_shape[static_cast<std::size_t>(s.out)] = out;
-      if (!ws.fused[i]) {  // a fused step's output is never stored
+      // Only a pass's last step writes its output.
+      if (!ws.fused[i] && !(i > 0 && ws.fused[i - 1] == 2)) {
         capacity[static_cast<std::size_t>(s.out)] = std::max(capacity[static_cast<std::size_t>(s.out)], out.count());
       }
       ws.shapes.push_back(out);
@@ -186,6 +200,22 @@ class Network {
     return true;
   }
 
+  // Whether the pass of steps i and i + 1 (can_fuse) may take step i + 2 as well: it reads i + 1's
+  // output, which nothing after it reads before it is overwritten, and it writes over neither
+  // step i's input, which the pass still reads, nor i + 1's output.
+  bool can_fuse_third(std::size_t i) const {
+    if (i + 2 >= steps_.size()) return false;
+    const Step& a = steps_[i];
+    const Step& b = steps_[i + 1];
+    const Step& c = steps_[i + 2];
+    if (c.in != b.out || b.residual >= 0 || c.out == a.in || c.out == b.out || c.residual == b.out) return false;
+    for (std::size_t j = i + 3; j < steps_.size(); ++j) {
+      if (steps_[j].in == b.out || steps_[j].residual == b.out) return false;
+      if (steps_[j].out == b.out) return true;
+    }
+    return true;
+  }
+
   template <class T>
   Tensor<float> run_steps(std::vector<std::vector<T, AlignedAllocator<T>>>& slots, const float* input,
                           const Shape4& input_shape, ThreadPool& pool, const std::vector<Shape4>& shapes,
@@ -202,16 +232,19 @@ class Network {
       const Step& s = steps_[i];
       const T* res = s.residual >= 0 ? slot(s.residual) : nullptr;
       const auto start = step_seconds ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
-      if (fused[i]) {  // steps i and i + 1 as one pass; the time is step i's
+      if (fused[i]) {  // steps i to i + fused[i] as one pass; the time is step i's
         const Step& next = steps_[i + 1];
-        const T* next_res = next.residual >= 0 ? slot(next.residual) : nullptr;
+        const Layer* then = fused[i] == 2 ? steps_[i + 2].layer.get() : nullptr;
+        const Step& last = steps_[i + fused[i]];
+        const T* last_res = last.residual >= 0 ? slot(last.residual) : nullptr;
         if constexpr (std::is_same_v<T, half>) {
-          s.layer->forward_fused_fp16(*next.layer, slot(s.in), cur_shape[s.in], slot(next.out), next_res, pool);
+          s.layer->forward_fused_fp16(*next.layer, then, slot(s.in), cur_shape[s.in], slot(last.out), last_res, pool);
         } else {
-          s.layer->forward_fused(*next.layer, slot(s.in), cur_shape[s.in], slot(next.out), next_res, pool);
+          s.layer->forward_fused(*next.layer, then, slot(s.in), cur_shape[s.in], slot(last.out), last_res, pool);
         }
         if (step_seconds) (*step_seconds)[i] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        cur_shape[next.out] = shapes[++i];
+        i += fused[i];
+        cur_shape[last.out] = shapes[i];
         continue;
       }
       if constexpr (std::is_same_v<T, half>) {

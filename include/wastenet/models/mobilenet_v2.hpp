@@ -40,8 +40,9 @@ inline Network build_mobilenet_v2(WeightReader& w) {
       proj.in_channels = hidden;
       proj.out_channels = out_c;
       const bool residual = stride == 1 && in_c == out_c;
-      x = net.add(w.conv_bn(p + std::to_string(k + 1), p + std::to_string(k + 2), proj, eps, ActKind::identity), h,
-                  residual ? block_in : -1);
+      x = net.add_fusable_third(
+          w.conv_bn(p + std::to_string(k + 1), p + std::to_string(k + 2), proj, eps, ActKind::identity), h,
+          residual ? block_in : -1);
       in_c = out_c;
     }
   }

@@ -57,8 +57,12 @@ inline Network build_mobilenet_v3(WeightReader& w, bool large) {
                   -1, {block_in});
     }
     const bool residual = b.stride == 1 && b.in == b.out;
-    x = net.add(w.conv_bn_act(p + std::to_string(k), b.expanded, b.out, 1, 1, 1, eps, ActKind::identity), h,
-                residual ? block_in : -1);
+    auto projection = w.conv_bn_act(p + std::to_string(k), b.expanded, b.out, 1, 1, 1, eps, ActKind::identity);
+    if (b.se) {
+      x = net.add(std::move(projection), h, residual ? block_in : -1);
+    } else {  // right after the depthwise step, which it may join in one pass
+      x = net.add_fusable_third(std::move(projection), h, residual ? block_in : -1);
+    }
   }
   const std::size_t last_in = cfg.back().out, last_out = 6 * last_in;
   x = net.add(w.conv_bn_act("features." + std::to_string(idx), last_in, last_out, 1, 1, 1, eps, ActKind::hardswish), x);

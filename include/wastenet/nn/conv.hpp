@@ -214,13 +214,24 @@ class Conv2d final : public Layer {
     const Shape4 mid = output_shape(in);
     return dw->p_.pad_h < span && p_.pad_h < own_span && mid.h * mid.w * mid.c * sizeof(float) > fuse_min_bytes;
   }
-  void forward_fused(const Layer& next, const float* in, const Shape4& s, float* out, const float* residual,
-                     ThreadPool& pool) const override {
-    fused_depthwise(static_cast<const Conv2d&>(next), in, s, out, residual, pool);
+  /// The pass of fuses_with also takes the 1x1 projection after the depthwise layer: each band of
+  /// depthwise rows, still in cache, is projected at once, and the depthwise output (in
+  /// MobileNetV2, 112x112x32 after the stem and 56x56x96 or 56x56x144 after an expansion) is
+  /// never written. The projection's GEMM gives each row the same bits wherever a block starts.
+  bool fuses_third(const Layer& next, const Layer& then, const Shape4& in) const override {
+    (void)in;
+    const auto* dw = dynamic_cast<const Conv2d*>(&next);
+    const auto* proj = dynamic_cast<const Conv2d*>(&then);
+    return dw && proj && proj->kind_ == Kind::pointwise && proj->path_ == path_ &&
+           proj->precision_ == precision_ && proj->p_.in_channels == dw->p_.out_channels;
   }
-  void forward_fused_fp16(const Layer& next, const half* in, const Shape4& s, half* out, const half* residual,
-                          ThreadPool& pool) const override {
-    fused_depthwise(static_cast<const Conv2d&>(next), in, s, out, residual, pool);
+  void forward_fused(const Layer& next, const Layer* then, const float* in, const Shape4& s, float* out,
+                     const float* residual, ThreadPool& pool) const override {
+    fused_depthwise(static_cast<const Conv2d&>(next), static_cast<const Conv2d*>(then), in, s, out, residual, pool);
+  }
+  void forward_fused_fp16(const Layer& next, const Layer* then, const half* in, const Shape4& s, half* out,
+                          const half* residual, ThreadPool& pool) const override {
+    fused_depthwise(static_cast<const Conv2d&>(next), static_cast<const Conv2d*>(then), in, s, out, residual, pool);
   }
 
   /// Intermediate tensors (one image, counted in FP32 bytes in either precision, so FP16 networks
@@ -247,34 +258,45 @@ class Conv2d final : public Layer {
   // Pixels the general convolution gathers (im2col) at a time: whole 7-row GEMM tiles.
   static constexpr std::size_t im2col_block_rows = 49;
 
-  // Per-thread FP32 scratch for the FP16 paths; grows to the largest block once.
-  static float* scratch(std::vector<float, AlignedAllocator<float>>& v, std::size_t n) {
+  // Per-thread scratch for the FP16 paths and the fused passes; grows to the largest block once.
+  template <class T>
+  static T* scratch(std::vector<T, AlignedAllocator<T>>& v, std::size_t n) {
     if (v.size() < n) v.resize(n);
     return v.data();
   }
 
   void forward_fp16_pointwise(const half* in, const Shape4& s, half* out, const half* residual, ThreadPool& pool) const {
+    pool.parallel_for(s.n * s.h * s.w, [&](std::size_t b, std::size_t e) { pointwise_rows(in, out, b, e, residual); },
+                      multiplies_in_half() ? kernels::avx512fp16_mr : 16);
+  }
+
+  // A 1x1 convolution's output rows [b, e), binary16 in and out (residual and output indexed
+  // like the input rows).
+  void pointwise_rows(const half* in, half* out, std::size_t b, std::size_t e, const half* residual) const {
     const std::size_t K = p_.in_channels, N = p_.out_channels;
 #if WASTENET_X86_KERNELS
     if (multiplies_in_half()) {  // binary16 in, binary16 out: nothing to widen
-      pool.parallel_for(s.n * s.h * s.w, [&](std::size_t b, std::size_t e) {
-        kernels::f16_gemm_7x32_avx512fp16(in, out, b, e, K, N, packed_half_.data(), bias_.data(), act_, residual);
-      }, kernels::avx512fp16_mr);
-      return;
+      return kernels::f16_gemm_7x32_avx512fp16(in, out, b, e, K, N, packed_half_.data(), bias_.data(), act_, residual);
     }
 #endif
-    pool.parallel_for(s.n * s.h * s.w, [&](std::size_t b, std::size_t e) {
-      static thread_local std::vector<float, AlignedAllocator<float>> a_buf, c_buf;
-      constexpr std::size_t block = fp16_block_rows;
-      float* a = scratch(a_buf, block * K);
-      float* c = scratch(c_buf, block * N);
-      for (std::size_t r = b; r < e; r += block) {
-        const std::size_t m = std::min(block, e - r);
-        kernels::half_to_float(path_, in + r * K, a, m * K);
-        gemm_rows(a, c, m);
-        kernels::float_to_half(path_, c, residual ? residual + r * N : nullptr, out + r * N, m * N);
-      }
-    }, 16);
+    static thread_local std::vector<float, AlignedAllocator<float>> a_buf, c_buf;
+    constexpr std::size_t block = fp16_block_rows;
+    float* a = scratch(a_buf, block * K);
+    float* c = scratch(c_buf, block * N);
+    for (std::size_t r = b; r < e; r += block) {
+      const std::size_t m = std::min(block, e - r);
+      kernels::half_to_float(path_, in + r * K, a, m * K);
+      pointwise_rows(a, c, 0, m, nullptr);
+      kernels::float_to_half(path_, c, residual ? residual + r * N : nullptr, out + r * N, m * N);
+    }
+  }
+  // The same in FP32, as forward() runs it on the paths that fuse (AVX-512, AVX2).
+  void pointwise_rows(const float* in, float* out, std::size_t b, std::size_t e, const float* residual) const {
+#if WASTENET_X86_KERNELS
+    if (uses_avx512(path_)) return gemm_avx512(in, out, b, e, p_.in_channels, p_.out_channels, residual);
+#endif
+    kernels::f32_gemm_epilogue(path_, in, out, b, e, p_.in_channels, p_.out_channels, packed_.data(), bias_.data(), act_,
+                               residual);
   }
 
   // The input rows [iy0, iy1) that output rows [oy0, oy1) of one image read (none if the window
@@ -329,7 +351,7 @@ class Conv2d final : public Layer {
 
   // fused_depthwise's 1x1 part: `pixels` expanded pixels into `c`, from FP32 or binary16 input;
   // binary16 results are rounded as the unfused layer's FP16 output would be.
-  void expand_pixels(const float* a, float* c, std::size_t pixels) const { gemm_rows(a, c, pixels); }
+  void expand_pixels(const float* a, float* c, std::size_t pixels) const { pointwise_rows(a, c, 0, pixels, nullptr); }
   void expand_pixels(const half* a, float* c, std::size_t pixels) const {
 #if WASTENET_X86_KERNELS
     if (multiplies_in_half()) {
@@ -344,21 +366,12 @@ class Conv2d final : public Layer {
     for (std::size_t r = 0; r < pixels; r += block) {
       const std::size_t m = std::min(block, pixels - r);
       kernels::half_to_float(path_, a + r * K, wide, m * K);
-      gemm_rows(wide, c + r * N, m);
+      pointwise_rows(wide, c + r * N, 0, m, nullptr);
     }
     kernels::round_to_half(c, pixels * N, path_);
   }
   // An FP16 network's 1x1 convolution on the avx512fp16 path: binary16 products (f16_avx512fp16.hpp).
   bool multiplies_in_half() const noexcept { return path_ == KernelPath::avx512fp16 && !packed_half_.empty(); }
-
-  // A 1x1 convolution of `pixels` rows at `a` into `c`.
-  void gemm_rows(const float* a, float* c, std::size_t pixels) const {
-#if WASTENET_X86_KERNELS
-    if (uses_avx512(path_)) return gemm_avx512(a, c, 0, pixels, p_.in_channels, p_.out_channels, nullptr);
-#endif
-    kernels::f32_gemm_epilogue(path_, a, c, 0, pixels, p_.in_channels, p_.out_channels, packed_.data(), bias_.data(), act_,
-                                     nullptr);
-  }
 
   // Rows [r0, r1) of image n of this layer's output `mid` into `dst`, in FP32; from binary16 input
   // they are rounded as the unfused layer's FP16 output would be. fuses_with has checked that each
@@ -376,8 +389,11 @@ class Conv2d final : public Layer {
     }
   }
 
+  // The pass of this layer and `dw` (and `proj`, if given) over bands of output rows; `residual`
+  // is the pass's last layer's.
   template <class T>
-  void fused_depthwise(const Conv2d& dw, const T* in, const Shape4& s, T* out, const T* residual, ThreadPool& pool) const {
+  void fused_depthwise(const Conv2d& dw, const Conv2d* proj, const T* in, const Shape4& s, T* out, const T* residual,
+                       ThreadPool& pool) const {
     const ConvParams& q = dw.p_;
     const std::size_t N = p_.out_channels;
     const Shape4 mid_shape = output_shape(s);
@@ -388,6 +404,7 @@ class Conv2d final : public Layer {
     const std::size_t band = (max_rows - span) / q.stride_h + 1;  // output rows per band
     pool.parallel_for(o.n * o.h, [&](std::size_t b, std::size_t e) {
       static thread_local std::vector<float, AlignedAllocator<float>> mid_buf, out_buf;
+      static thread_local std::vector<T, AlignedAllocator<T>> dw_buf;  // a band of depthwise rows, when projected
       float* mid = scratch(mid_buf, ((band - 1) * q.stride_h + span) * row_floats);
       // mid holds intermediate rows [have0, have1) of image have_n (o.n: none yet).
       std::size_t have_n = o.n, have0 = 0, have1 = 0;
@@ -405,17 +422,24 @@ class Conv2d final : public Layer {
         if (iy0 + kept < iy1) produce_rows(in, s, mid_shape, n, iy0 + kept, iy1, mid + kept * row_floats);
         have_n = n, have0 = iy0, have1 = iy1;
         const kernels::ConvGeometry& g = bd.g;
-        const std::size_t at = (n * o.h + oy0) * o.w * N;
+        const std::size_t pixels = (oy1 - oy0) * o.w, at = (n * o.h + oy0) * o.w;
+        // The depthwise rows go to the output, or to a buffer the projection then reads.
+        T* dw_out = proj ? scratch(dw_buf, pixels * N) : out + at * N;
+        const T* dw_res = !proj && residual ? residual + at * N : nullptr;
         if constexpr (std::is_same_v<T, half>) {
           if (dw.uses_fixed_depthwise()) {  // FP32 rows in, binary16 out, rounded as they are stored
-            dw.run_depthwise_fixed(g, mid, out + at, 0, oy1 - oy0, residual ? residual + at : nullptr);
+            dw.run_depthwise_fixed(g, mid, dw_out, 0, oy1 - oy0, dw_res);
           } else {
-            float* fout = scratch(out_buf, (oy1 - oy0) * o.w * N);
+            float* fout = scratch(out_buf, pixels * N);
             dw.run_depthwise_f32(g, mid, fout, 0, oy1 - oy0, nullptr);
-            kernels::float_to_half(path_, fout, residual ? residual + at : nullptr, out + at, (oy1 - oy0) * o.w * N);
+            kernels::float_to_half(path_, fout, dw_res, dw_out, pixels * N);
           }
         } else {
-          dw.run_depthwise_f32(g, mid, out + at, 0, oy1 - oy0, residual ? residual + at : nullptr);
+          dw.run_depthwise_f32(g, mid, dw_out, 0, oy1 - oy0, dw_res);
+        }
+        if (proj) {
+          const std::size_t pn = proj->p_.out_channels;
+          proj->pointwise_rows(dw_out, out + at * pn, 0, pixels, residual ? residual + at * pn : nullptr);
         }
         row += oy1 - oy0;
       }

@@ -61,16 +61,24 @@ class Layer {
     (void)in;
     return false;
   }
-  /// out = next(this(in)) [+ residual of `next`], without writing this layer's own output; only
-  /// called where fuses_with() said yes.
-  virtual void forward_fused(const Layer& next, const float* in, const Shape4& in_shape, float* out,
+  /// Whether a pass fusing this layer with `next` (fuses_with said yes) also takes `then`, which
+  /// reads next's output and nothing else reads (the projection after an expansion and its
+  /// depthwise layer): next's output is then never written either. The default is no.
+  virtual bool fuses_third(const Layer& next, const Layer& then, const Shape4& in) const {
+    (void)next, (void)then, (void)in;
+    return false;
+  }
+  /// out = next(this(in)) [+ residual of `next`], or then(next(this(in))) [+ residual of `then`]
+  /// when `then` is given, without writing the outputs of this layer or `next`; only called where
+  /// fuses_with() said yes.
+  virtual void forward_fused(const Layer& next, const Layer* then, const float* in, const Shape4& in_shape, float* out,
                              const float* residual, ThreadPool& pool) const {
-    (void)next, (void)in, (void)in_shape, (void)out, (void)residual, (void)pool;
+    (void)next, (void)then, (void)in, (void)in_shape, (void)out, (void)residual, (void)pool;
     throw ArgumentError(describe() + ": no fused forward");
   }
-  virtual void forward_fused_fp16(const Layer& next, const half* in, const Shape4& in_shape, half* out,
-                                  const half* residual, ThreadPool& pool) const {
-    (void)next, (void)in, (void)in_shape, (void)out, (void)residual, (void)pool;
+  virtual void forward_fused_fp16(const Layer& next, const Layer* then, const half* in, const Shape4& in_shape,
+                                  half* out, const half* residual, ThreadPool& pool) const {
+    (void)next, (void)then, (void)in, (void)in_shape, (void)out, (void)residual, (void)pool;
     throw ArgumentError(describe() + ": no fused forward");
   }
   /// Bytes of packed parameters.
