@@ -50,8 +50,34 @@ WASTENET_AVX512 inline __m512i fmadd_ph_avx512fp16(__m512i acc, __m512i w, const
 
 /// Input channels summed in binary16 before the sum is added in FP32.
 inline constexpr std::size_t avx512fp16_run = 32;
-/// Rows per micro-tile: 7 binary16 and 14 FP32 accumulators.
-inline constexpr std::size_t avx512fp16_mr = 7;
+/// Rows per micro-tile: 10 binary16 and 20 FP32 accumulators, 31 of the 32 zmm registers with the
+/// weight vector. Each binary16 sum is a chain of up to 32 dependent FMAs; with 7 rows (the FP32
+/// tile's) the chains' latency, not the FMA ports, set the pace, and MobileNetV2's 1x1 layers took
+/// 1.1-1.2x as long as with 10 (docs/BENCHMARKS.md). 10 rows waste 2% of a 14x14 or 7x7 map's tiles.
+inline constexpr std::size_t avx512fp16_mr = 10;
+
+/// sum[r] += broadcast(row r's input k) * w for the ten rows of a whole tile, row r at
+/// a + r * stride bytes: rows 0-2 are addressed from a, 3-5 from a + 3 stride, 6-8 from
+/// a + 6 stride and 9 from a + 9 stride, each plus 0, 1 or 2 times the stride register. Five
+/// registers hold what ten row pointers did, of which GCC kept three on the stack and reloaded them
+/// for every k, beside the eleven loads the FMAs already make.
+WASTENET_AVX512 inline void fmadd10_ph_avx512fp16(__m512i (&s)[10], __m512i w, const char* a0, const char* a3,
+                                                  const char* a6, const char* a9, std::size_t stride) {
+  asm("vfmadd231ph (%[a0])%{1to32%}, %[w], %[s0]\n\t"
+      "vfmadd231ph (%[a0],%[l],1)%{1to32%}, %[w], %[s1]\n\t"
+      "vfmadd231ph (%[a0],%[l],2)%{1to32%}, %[w], %[s2]\n\t"
+      "vfmadd231ph (%[a3])%{1to32%}, %[w], %[s3]\n\t"
+      "vfmadd231ph (%[a3],%[l],1)%{1to32%}, %[w], %[s4]\n\t"
+      "vfmadd231ph (%[a3],%[l],2)%{1to32%}, %[w], %[s5]\n\t"
+      "vfmadd231ph (%[a6])%{1to32%}, %[w], %[s6]\n\t"
+      "vfmadd231ph (%[a6],%[l],1)%{1to32%}, %[w], %[s7]\n\t"
+      "vfmadd231ph (%[a6],%[l],2)%{1to32%}, %[w], %[s8]\n\t"
+      "vfmadd231ph (%[a9])%{1to32%}, %[w], %[s9]"
+      : [s0] "+v"(s[0]), [s1] "+v"(s[1]), [s2] "+v"(s[2]), [s3] "+v"(s[3]), [s4] "+v"(s[4]), [s5] "+v"(s[5]),
+        [s6] "+v"(s[6]), [s7] "+v"(s[7]), [s8] "+v"(s[8]), [s9] "+v"(s[9])
+      : [w] "v"(w), [a0] "r"(a0), [a3] "r"(a3), [a6] "r"(a6), [a9] "r"(a9), [l] "r"(stride)
+      : "memory");
+}
 
 /// Stores one row's 32 FP32 results (bias added) after the activation and the residual: as binary16,
 /// or, for the fused expansion's FP32 scratch, as floats holding binary16 values.
@@ -75,8 +101,9 @@ WASTENET_AVX512 inline void f16_store_row_avx512fp16(__m512 v0, __m512 v1, __mma
   }
 }
 
-/// One micro-tile: up to 7 rows x one 32-column panel. Missing rows (rows < 7) re-read row 0 and
-/// are not stored.
+/// One micro-tile: up to 10 rows x one 32-column panel. A whole tile addresses its rows from four
+/// pointers (fmadd10_ph_avx512fp16); in a partial one, missing rows re-read row 0 and are not
+/// stored. Either way each row's sums are the same.
 template <EpilogueAct A, class OutT>
 WASTENET_AVX512 inline void f16_gemm_tile_avx512fp16(const half* a, std::size_t lda, std::size_t rows,
                                                      const std::uint16_t* panel, std::size_t K, OutT* c,
@@ -93,10 +120,25 @@ WASTENET_AVX512 inline void f16_gemm_tile_avx512fp16(const half* a, std::size_t 
     const std::size_t k1 = std::min(K, k0 + avx512fp16_run);
     __m512i sum[avx512fp16_mr];
     for (std::size_t r = 0; r < avx512fp16_mr; ++r) sum[r] = _mm512_setzero_si512();
-    for (std::size_t k = k0; k < k1; ++k) {
-      if (k < pf.lines) _mm_prefetch(pf.from + k * prefetch_line_bytes, _MM_HINT_T1);
-      const __m512i w = _mm512_load_si512(panel + k * 32);
-      for (std::size_t r = 0; r < avx512fp16_mr; ++r) sum[r] = fmadd_ph_avx512fp16(sum[r], w, &row[r][k].bits);
+    if (rows == avx512fp16_mr) {
+      static_assert(avx512fp16_mr == 10, "fmadd10_ph_avx512fp16 takes ten rows");
+      const std::size_t stride = lda * sizeof(half);
+      const char* a0 = reinterpret_cast<const char*>(a + k0);
+      const char* a3 = a0 + 3 * stride;
+      const char* a6 = a0 + 6 * stride;
+      const char* a9 = a0 + 9 * stride;
+      for (std::size_t k = k0; k < k1; ++k) {
+        if (k < pf.lines) _mm_prefetch(pf.from + k * prefetch_line_bytes, _MM_HINT_T1);
+        const __m512i w = _mm512_load_si512(panel + k * 32);
+        fmadd10_ph_avx512fp16(sum, w, a0, a3, a6, a9, stride);
+        a0 += sizeof(half), a3 += sizeof(half), a6 += sizeof(half), a9 += sizeof(half);
+      }
+    } else {
+      for (std::size_t k = k0; k < k1; ++k) {
+        if (k < pf.lines) _mm_prefetch(pf.from + k * prefetch_line_bytes, _MM_HINT_T1);
+        const __m512i w = _mm512_load_si512(panel + k * 32);
+        for (std::size_t r = 0; r < avx512fp16_mr; ++r) sum[r] = fmadd_ph_avx512fp16(sum[r], w, &row[r][k].bits);
+      }
     }
     for (std::size_t r = 0; r < avx512fp16_mr; ++r) {
       const __m512i s = sum[r];
@@ -114,9 +156,9 @@ WASTENET_AVX512 inline void f16_gemm_rows_avx512fp16(const half* a, OutT* c, std
                                                      std::size_t K, std::size_t N, const std::uint16_t* packed,
                                                      const float* bias, const Activation& act, const half* residual) {
   const std::size_t panels = (N + 31) / 32;
-  // Within a row block of 84 rows (12 tiles), each panel (K x 32 halves) serves all 12 tiles
-  // while it is in L1 or L2, as in f32_gemm_rows_avx512.
-  constexpr std::size_t row_block = 84;
+  // Within a row block of 12 tiles, each panel (K x 32 halves) serves all 12 tiles while it is in
+  // L1 or L2, as in f32_gemm_rows_avx512.
+  constexpr std::size_t row_block = 12 * avx512fp16_mr;
   for (std::size_t rb = r0; rb < r1; rb += row_block) {
     const std::size_t re = std::min(r1, rb + row_block);
     const std::size_t tiles = (re - rb + avx512fp16_mr - 1) / avx512fp16_mr;
