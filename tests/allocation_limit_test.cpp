@@ -27,9 +27,11 @@
 namespace {
 std::atomic<long long> g_in_use{0};
 std::atomic<long long> g_peak{0};
+std::atomic<long long> g_allocations{0};  // successful allocation calls
 
 void count_alloc(void* p) {
   if (!p) return;
+  g_allocations.fetch_add(1);
   const long long now = g_in_use.fetch_add(static_cast<long long>(malloc_usable_size(p))) +
                         static_cast<long long>(malloc_usable_size(p));
   long long peak = g_peak.load();
@@ -191,6 +193,39 @@ TEST(AllocationLimit, EveryArchitectureAtItsLargestInputStaysUnderTheDocumentedF
   }
   std::printf("largest ratio: %.2f (%s); documented factor %.0f\n", worst, worst_name.c_str(),
               wastenet::max_allocation_factor);
+}
+
+// Once a workspace is planned and each thread's scratch has grown, a forward pass allocates only
+// the logits it returns: every architecture, both precisions, on 1 and 2 threads (the pool's
+// worker has scratch of its own), fused and unfused.
+TEST(AllocationLimit, ARepeatedForwardPassAllocatesOnlyItsResult) {
+  for (const std::string& arch : wastenet::architectures()) {
+    const std::size_t size = wastenet::default_input_size(arch);
+    if (size > 300) continue;  // b3 and up: the same code at larger sizes, and slow under sanitizers
+    const std::string ref = ref_dir() + "/" + arch + "_" + std::to_string(size) + ".safetensors";
+    ASSERT_TRUE(wastenet::test::exists(ref)) << "reference missing: " << ref;
+    for (const auto precision : {wastenet::Precision::fp32, wastenet::Precision::fp16}) {
+      wastenet::LoadOptions options;
+      options.precision = precision;
+      const wastenet::Model model = wastenet::load_model(ref, options);
+      wastenet::Tensor<float> input(wastenet::Shape4{1, size, size, 3});
+      std::fill(input.data(), input.data() + input.size(), 0.25f);
+      for (std::size_t threads : {1, 2}) {
+        for (bool fusion : {true, false}) {
+          wastenet::ThreadPool pool(threads);
+          wastenet::Network::Workspace ws;
+          ws.fusion = fusion;
+          for (int warm = 0; warm < 2; ++warm) (void)model.network.forward(input, ws, pool);
+          const long long before = g_allocations.load();
+          const auto out = model.network.forward(input, ws, pool);
+          EXPECT_EQ(g_allocations.load() - before, 1)
+              << arch << (precision == wastenet::Precision::fp16 ? " fp16, " : " fp32, ") << threads
+              << " threads, fusion " << fusion;
+          ASSERT_EQ(out.size(), model.info.num_classes);
+        }
+      }
+    }
+  }
 }
 
 TEST(AllocationLimit, InputSizeAboveTwiceTheDefaultIsRefused) {

@@ -571,12 +571,12 @@ class Conv2d final : public Layer {
         pool.parallel_for(pixels, [&](std::size_t b, std::size_t e) {
           const std::size_t K = g.kh * g.kw * g.c;
           constexpr std::size_t block = im2col_block_rows;
-          std::vector<float> col(block * K);
+          static thread_local std::vector<float, AlignedAllocator<float>> col_buf;  // no allocation per call
+          float* col = scratch(col_buf, block * K);
           for (std::size_t p = b; p < e; p += block) {
             const std::size_t m = std::min(block, e - p);
-            kernels::im2col_rows(g, in, p, m, 0, col.data());
-            gemm_avx512(col.data(), out + p * g.oc, 0, m, K, g.oc,
-                                          residual ? residual + p * g.oc : nullptr);
+            kernels::im2col_rows(g, in, p, m, 0, col);
+            gemm_avx512(col, out + p * g.oc, 0, m, K, g.oc, residual ? residual + p * g.oc : nullptr);
           }
         }, kernels::avx512_gemm_mr);
         break;
