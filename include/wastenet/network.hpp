@@ -193,11 +193,7 @@ class Network {
     const Step& a = steps_[i];
     const Step& b = steps_[i + 1];
     if (b.in != a.out || a.residual >= 0 || b.out == a.in || b.out == a.out || b.residual == a.out) return false;
-    for (std::size_t j = i + 2; j < steps_.size(); ++j) {
-      if (steps_[j].in == a.out || steps_[j].residual == a.out) return false;
-      if (steps_[j].out == a.out) return true;
-    }
-    return true;
+    return unread_from(a.out, i + 2);
   }
 
   // Whether the pass of steps i and i + 1 (can_fuse) may take step i + 2 as well: it reads i + 1's
@@ -209,9 +205,15 @@ class Network {
     const Step& b = steps_[i + 1];
     const Step& c = steps_[i + 2];
     if (c.in != b.out || b.residual >= 0 || c.out == a.in || c.out == b.out || c.residual == b.out) return false;
-    for (std::size_t j = i + 3; j < steps_.size(); ++j) {
-      if (steps_[j].in == b.out || steps_[j].residual == b.out) return false;
-      if (steps_[j].out == b.out) return true;
+    return unread_from(b.out, i + 3);
+  }
+
+  // Whether no step from `first` on reads `slot` before a step overwrites it: what a fused pass
+  // leaves unwritten there is never needed.
+  bool unread_from(int slot, std::size_t first) const {
+    for (std::size_t j = first; j < steps_.size(); ++j) {
+      if (steps_[j].in == slot || steps_[j].residual == slot) return false;
+      if (steps_[j].out == slot) return true;
     }
     return true;
   }

@@ -57,7 +57,7 @@ class ThreadPool {
 
   std::size_t threads() const noexcept { return threads_; }
 
-  /// Calls fn(begin, end) over contiguous chunks covering [0, n), at most one chunk per thread,
+  /// Calls f(begin, end) over contiguous chunks covering [0, n), at most one chunk per thread,
   /// each chunk a multiple of `grain` (except the last). Returns when all chunks are done.
   template <class F>
   void parallel_for(std::size_t n, F&& f, std::size_t grain = 1) {

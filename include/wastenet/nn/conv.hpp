@@ -276,7 +276,7 @@ class Conv2d final : public Layer {
     const std::size_t K = p_.in_channels, N = p_.out_channels;
 #if WASTENET_X86_KERNELS
     if (multiplies_in_half()) {  // binary16 in, binary16 out: nothing to widen
-      return kernels::f16_gemm_7x32_avx512fp16(in, out, b, e, K, N, packed_half_.data(), bias_.data(), act_, residual);
+      return kernels::f16_gemm_10x32_avx512fp16(in, out, b, e, K, N, packed_half_.data(), bias_.data(), act_, residual);
     }
 #endif
     static thread_local std::vector<float, AlignedAllocator<float>> a_buf, c_buf;
@@ -290,7 +290,8 @@ class Conv2d final : public Layer {
       kernels::float_to_half(path_, c, residual ? residual + r * N : nullptr, out + r * N, m * N);
     }
   }
-  // The same in FP32, as forward() runs it on the paths that fuse (AVX-512, AVX2).
+  // The same in FP32: forward()'s kernels on the paths that fuse (AVX-512, AVX2), which give each
+  // output the same value however the rows are split (and on AVX2, when forward() splits columns).
   void pointwise_rows(const float* in, float* out, std::size_t b, std::size_t e, const float* residual) const {
 #if WASTENET_X86_KERNELS
     if (uses_avx512(path_)) return gemm_avx512(in, out, b, e, p_.in_channels, p_.out_channels, residual);
@@ -355,7 +356,7 @@ class Conv2d final : public Layer {
   void expand_pixels(const half* a, float* c, std::size_t pixels) const {
 #if WASTENET_X86_KERNELS
     if (multiplies_in_half()) {
-      return kernels::f16_gemm_7x32_avx512fp16(a, c, 0, pixels, p_.in_channels, p_.out_channels, packed_half_.data(),
+      return kernels::f16_gemm_10x32_avx512fp16(a, c, 0, pixels, p_.in_channels, p_.out_channels, packed_half_.data(),
                                                bias_.data(), act_, nullptr);
     }
 #endif

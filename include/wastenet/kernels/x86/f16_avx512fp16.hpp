@@ -178,7 +178,7 @@ WASTENET_AVX512 inline void f16_gemm_rows_avx512fp16(const half* a, OutT* c, std
 /// C[r0:r1, :N] = half(act(A[r0:r1, :K] * W + bias) [+ residual]) with A, W and the residual in
 /// binary16. OutT is half, or float for values that are then kept in an FP32 buffer.
 template <class OutT>
-WASTENET_AVX512 inline void f16_gemm_7x32_avx512fp16(const half* a, OutT* c, std::size_t r0, std::size_t r1,
+WASTENET_AVX512 inline void f16_gemm_10x32_avx512fp16(const half* a, OutT* c, std::size_t r0, std::size_t r1,
                                                      std::size_t K, std::size_t N, const std::uint16_t* packed,
                                                      const float* bias, const Activation& act,
                                                      const half* residual) {

@@ -398,7 +398,7 @@ WASTENET_AVX512 inline void f32_gemm_rows_avx512(const float* a, float* c, std::
   // 84 rows: whole 7x32 and 12x16 tiles.
   constexpr std::size_t row_block = 84;
   for (std::size_t rb = r0; rb < r1; rb += row_block) {
-        const std::size_t re = std::min(r1, rb + row_block);
+    const std::size_t re = std::min(r1, rb + row_block);
     const std::size_t tiles = (re - rb + avx512_gemm_mr - 1) / avx512_gemm_mr;
     for (std::size_t p = 0; p < panels; ++p) {
       const PanelT* panel = packed + p * K * 32;
@@ -410,8 +410,7 @@ WASTENET_AVX512 inline void f32_gemm_rows_avx512(const float* a, float* c, std::
         }
         continue;
       }
-            const PanelT* next = p + 1 < panels ? panel + K * 32 : nullptr;
-
+      const PanelT* next = p + 1 < panels ? panel + K * 32 : nullptr;
       for (std::size_t r = rb, t = 0; r < re; r += avx512_gemm_mr, ++t) {
         f32_gemm_tile_avx512<A>(a + r * K, K, std::min(avx512_gemm_mr, re - r), panel, K, c + r * N + col, N, cols,
                                 bias + col, act, residual ? residual + r * N + col : nullptr, N,
