@@ -153,6 +153,14 @@ const std::vector<ActKind> all_activations = {ActKind::identity, ActKind::relu, 
                                               ActKind::sigmoid,  ActKind::mish,   ActKind::leaky_relu,
                                               ActKind::gelu};
 
+// Whether an FP16 depthwise layer on the avx512fp16 path sums its taps in binary16: undilated,
+// square 3x3 or 5x5 (the library's kernels with the weights in registers).
+bool multiplies_taps_in_half(const wastenet::Conv2d& layer) {
+  const ConvParams& p = layer.params();
+  return layer.kind() == wastenet::Conv2d::Kind::depthwise && p.dilation_h == 1 && p.dilation_w == 1 &&
+         p.kernel_h == p.kernel_w && (p.kernel_h == 3 || p.kernel_h == 5);
+}
+
 class ConvKernels : public ::testing::TestWithParam<KernelPath> {
  protected:
   void TearDown() override { wastenet::reset_kernel_path(); }
@@ -216,11 +224,14 @@ TEST_P(ConvKernels, Fp16MatchesDirectConvolutionOnRoundedValues) {
       const Shape4 o = layer.output_shape(in_shape);
       const auto expected = reference_conv(c, o, in, rounded_to_half(weight), bias);
       // On the avx512fp16 path a 1x1 layer also rounds inside its runs of 32 binary16 products
-      // (Avx512Fp16Gemm below): there each output may move by a further 32 x 2^-11 x sum |a_k w_k|,
+      // (Avx512Fp16Gemm below), and a 3x3 or 5x5 depthwise layer inside its kernel rows' sums of 3
+      // or 5 taps (Avx512Fp16Depthwise): there each output may move by a further run x 2^-11 x sum |a_k w_k|,
       // times 1.5, the largest slope of these activations (hardswish at 3).
-      const bool rounds_in_runs = GetParam() == KernelPath::avx512fp16 && layer.kind() == wastenet::Conv2d::Kind::pointwise;
-      const auto magnitude = rounds_in_runs ? reference_conv(c, o, abs_all(in), abs_all(rounded_to_half(weight)), abs_all(bias))
-                                            : std::vector<double>(o.count(), 0.0);
+      const std::size_t run = GetParam() != KernelPath::avx512fp16 ? 0
+                              : layer.kind() == wastenet::Conv2d::Kind::pointwise ? 32
+                              : multiplies_taps_in_half(layer) ? c.p.kernel_w : 0;
+      const auto magnitude = run ? reference_conv(c, o, abs_all(in), abs_all(rounded_to_half(weight)), abs_all(bias))
+                                 : std::vector<double>(o.count(), 0.0);
       const auto residual = rounded_to_half(random_vector(o.count(), rng, 1.f));
       const auto res_h = to_half(residual);
       for (bool with_residual : {false, true}) {
@@ -232,7 +243,7 @@ TEST_P(ConvKernels, Fp16MatchesDirectConvolutionOnRoundedValues) {
           for (std::size_t i = 0; i < out.size(); ++i) {
             const double want = act(static_cast<float>(expected[i])) + (with_residual ? residual[i] : 0.f);
             const double got = static_cast<float>(out[i]);
-            const double allowed_by_runs = 1.5 * 32.0 * std::ldexp(magnitude[i], -11) / (1.0 + std::abs(want));
+            const double allowed_by_runs = 1.5 * static_cast<double>(run) * std::ldexp(magnitude[i], -11) / (1.0 + std::abs(want));
             worst = std::max(worst, std::isnan(got) ? 1e9 : std::abs(got - want) / (1.0 + std::abs(want)) - allowed_by_runs);
           }
           EXPECT_LT(worst, 6e-4) << c.name << " act " << static_cast<int>(kind) << " residual " << with_residual
@@ -246,14 +257,19 @@ TEST_P(ConvKernels, Fp16MatchesDirectConvolutionOnRoundedValues) {
 // An FP16 depthwise layer computes in FP32 on the widened binary16 values and rounds each output
 // once (after the activation and the residual): its bits are those of the FP32 layer, given the
 // same rounded weights and inputs, rounded. On AVX-512 the 3x3 and 5x5 kernels widen and round in
-// registers; the other paths and shapes widen bands of rows into scratch buffers.
+// registers; the other paths and shapes widen bands of rows into scratch buffers. The exception
+// is the avx512fp16 path's 3x3 and 5x5 layers, which multiply in binary16 (Avx512Fp16Depthwise).
 TEST_P(ConvKernels, Fp16DepthwiseHasTheBitsOfFp32OnWidenedValuesRounded) {
   wastenet::set_kernel_path(GetParam());
   std::mt19937 rng(8765);
-  std::size_t depthwise_cases = 0;
+  std::size_t depthwise_cases = 0, in_half = 0;
   for (const ConvCase& c : conv_cases()) {
     if (c.p.groups != c.p.in_channels || c.p.in_channels != c.p.out_channels || c.p.kernel_h == 1) continue;
     ++depthwise_cases;
+    if (GetParam() == KernelPath::avx512fp16 && c.p.dilation_h == 1) {
+      ++in_half;  // every undilated case here is 3x3 or 5x5
+      continue;
+    }
     const Shape4 in_shape{c.n, c.h, c.w, c.p.in_channels};
     const std::size_t fan_in = c.p.kernel_h * c.p.kernel_w;
     const auto in = rounded_to_half(random_vector(in_shape.count(), rng, 2.f));
@@ -288,6 +304,7 @@ TEST_P(ConvKernels, Fp16DepthwiseHasTheBitsOfFp32OnWidenedValuesRounded) {
     }
   }
   EXPECT_EQ(depthwise_cases, 9u);
+  EXPECT_EQ(in_half, GetParam() == KernelPath::avx512fp16 ? 8u : 0u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Paths, ConvKernels, ::testing::ValuesIn(supported_paths()),
@@ -654,6 +671,107 @@ TEST(Avx512Fp16Gemm, StaysWithinTheBoundOfRunsOf32) {
                                                    << " column " << o;
         differing += got[r * c.cout + o].bits != fp32_acc[r * c.cout + o].bits;
       }
+    }
+  }
+  RecordProperty("worst_error_over_bound", std::to_string(worst));
+  EXPECT_GT(differing, 0u);
+}
+
+// The undilated 3x3 and 5x5 depthwise cases of conv_cases: on the avx512fp16 path their FP16
+// layers sum each kernel row's taps in binary16.
+std::vector<ConvCase> half_depthwise_cases() {
+  std::vector<ConvCase> cases;
+  for (const ConvCase& c : conv_cases()) {
+    const bool depthwise = c.p.groups == c.p.in_channels && c.p.in_channels == c.p.out_channels;
+    if (depthwise && c.p.dilation_h == 1 && (c.p.kernel_h == 3 || c.p.kernel_h == 5)) cases.push_back(c);
+  }
+  return cases;
+}
+
+// One FP16 depthwise layer on `path` (input, weights and bias already binary16 values).
+std::vector<wastenet::half> run_half_depthwise(KernelPath path, const ConvCase& c, const std::vector<float>& in,
+                                               const std::vector<float>& weight, const std::vector<float>& bias,
+                                               ActKind act, const std::vector<wastenet::half>* residual,
+                                               std::size_t threads) {
+  wastenet::set_kernel_path(path);
+  const wastenet::Conv2d layer(c.p, weight, bias, nullptr, Activation{act, 0.1f}, wastenet::Precision::fp16);
+  const Shape4 in_shape{c.n, c.h, c.w, c.p.in_channels};
+  const std::vector<wastenet::half> x = to_half(in);
+  std::vector<wastenet::half> out(layer.output_shape(in_shape).count(), wastenet::half::from_bits(0x7E00));
+  wastenet::ThreadPool pool(threads);
+  layer.forward_fp16(x.data(), in_shape, out.data(), residual ? residual->data() : nullptr, pool);
+  wastenet::reset_kernel_path();
+  return out;
+}
+
+// With small integers every product and every partial sum of a kernel row's taps is an integer of
+// at most 45, exact in binary16, and so are the FP32 sums of the rows: the binary16 taps must give
+// the bits of the avx512 path's FP32 kernel through every activation's epilogue, the residual, the
+// border pixels and any row split.
+TEST(Avx512Fp16Depthwise, EqualsFp32AccumulationWhereEverySumIsExact) {
+  if (!wastenet::kernel_path_supported(KernelPath::avx512fp16)) GTEST_SKIP() << "this CPU has no AVX512-FP16";
+  std::mt19937 rng(7);
+  std::uniform_int_distribution<int> small(-3, 3);
+  auto integers = [&](std::size_t n) {
+    std::vector<float> v(n);
+    for (float& f : v) f = static_cast<float>(small(rng));
+    return v;
+  };
+  const auto cases = half_depthwise_cases();
+  ASSERT_EQ(cases.size(), 8u);
+  for (const ConvCase& c : cases) {
+    const std::size_t taps = c.p.kernel_h * c.p.kernel_w;
+    const auto in = integers(c.n * c.h * c.w * c.p.in_channels), weight = integers(c.p.out_channels * taps);
+    const auto bias = integers(c.p.out_channels);
+    const Shape4 o = wastenet::Conv2d(c.p, weight, bias, nullptr, Activation{}).output_shape({c.n, c.h, c.w, c.p.in_channels});
+    std::vector<wastenet::half> residual(o.count());
+    for (auto& h : residual) h = wastenet::half(static_cast<float>(small(rng)) / 4.f);
+    for (ActKind act : all_activations) {
+      const std::vector<wastenet::half>* no_residual = nullptr;
+      for (const std::vector<wastenet::half>* res : {no_residual, &std::as_const(residual)}) {
+        const auto want = run_half_depthwise(KernelPath::avx512, c, in, weight, bias, act, res, 1);
+        for (std::size_t threads : {1, 3}) {
+          const auto got = run_half_depthwise(KernelPath::avx512fp16, c, in, weight, bias, act, res, threads);
+          ASSERT_EQ(std::memcmp(got.data(), want.data(), want.size() * sizeof(wastenet::half)), 0)
+              << c.name << ", " << wastenet::activation_name(act) << (res ? ", residual" : "") << ", threads " << threads;
+        }
+      }
+    }
+  }
+}
+
+// On random data each of a kernel row's KW binary16 fused multiply-adds rounds once, by at most
+// 2^-11 of the running sum, which is at most the row's sum of |x w|: the result lies within
+// KW x 2^-11 x sum |x w| (over all taps) of the exact value, plus the final rounding (2^-11 of the
+// value) and KH x 2^-24 x sum |x w| for the FP32 additions of the rows. Checked against the exact
+// sum (in double) of the binary16 inputs; and some output must differ from the avx512 path's FP32
+// kernel.
+TEST(Avx512Fp16Depthwise, StaysWithinTheBoundOfItsRowSums) {
+  if (!wastenet::kernel_path_supported(KernelPath::avx512fp16)) GTEST_SKIP() << "this CPU has no AVX512-FP16";
+  std::mt19937 rng(8);
+  std::size_t differing = 0;
+  double worst = 0;
+  auto abs_all = [](std::vector<float> v) {
+    for (float& x : v) x = std::fabs(x);
+    return v;
+  };
+  for (const ConvCase& c : half_depthwise_cases()) {
+    const std::size_t taps = c.p.kernel_h * c.p.kernel_w;
+    const auto in = rounded_to_half(random_vector(c.n * c.h * c.w * c.p.in_channels, rng, 2.f));
+    const auto weight = rounded_to_half(random_vector(c.p.out_channels * taps, rng, 2.f / std::sqrt(static_cast<float>(taps))));
+    const auto bias = rounded_to_half(random_vector(c.p.out_channels, rng, 0.5f));
+    const auto got = run_half_depthwise(KernelPath::avx512fp16, c, in, weight, bias, ActKind::identity, nullptr, 2);
+    const auto fp32_taps = run_half_depthwise(KernelPath::avx512, c, in, weight, bias, ActKind::identity, nullptr, 2);
+    const Shape4 o = wastenet::Conv2d(c.p, weight, bias, nullptr, Activation{}).output_shape({c.n, c.h, c.w, c.p.in_channels});
+    const auto exact = reference_conv(c, o, in, weight, bias);
+    const auto magnitude = reference_conv(c, o, abs_all(in), abs_all(weight), std::vector<float>(c.p.out_channels, 0.f));
+    for (std::size_t i = 0; i < exact.size(); ++i) {
+      const double value = static_cast<float>(got[i]);
+      const double bound = static_cast<double>(c.p.kernel_w) * std::ldexp(magnitude[i], -11) +
+                           std::ldexp(std::fabs(exact[i]), -11) + static_cast<double>(c.p.kernel_h) * std::ldexp(magnitude[i], -24);
+      worst = std::max(worst, std::fabs(value - exact[i]) / bound);
+      ASSERT_LE(std::fabs(value - exact[i]), bound) << c.name << ", output " << i;
+      differing += got[i].bits != fp32_taps[i].bits;
     }
   }
   RecordProperty("worst_error_over_bound", std::to_string(worst));

@@ -8,8 +8,10 @@
 // significand) would lose the small terms once it grows, which is where half-precision networks
 // lose accuracy. Rounding happens once per tensor element, when a layer stores its output.
 // One exception, for speed: on CPUs with AVX512-FP16 (KernelPath::avx512fp16) the 1x1 convolutions
-// multiply in binary16 and sum runs of 32 products in binary16 before adding the runs in FP32
-// (kernels/x86/f16_avx512fp16.hpp); WASTENET_KERNELS=avx512 keeps FP32 accumulation there too.
+// multiply in binary16 and sum runs of 32 products in binary16 before adding the runs in FP32, and
+// 3x3 and 5x5 depthwise convolutions sum each kernel row's 3 or 5 taps in binary16 before adding
+// the rows in FP32 (kernels/x86/f16_avx512fp16.hpp); WASTENET_KERNELS=avx512 keeps FP32
+// accumulation there.
 #pragma once
 
 #include <string>

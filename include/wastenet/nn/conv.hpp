@@ -92,11 +92,15 @@ class Conv2d final : public Layer {
         for (std::size_t i = 0; i < p.in_channels; ++i) kn[i * p.out_channels + o] = weight[o * p.in_channels + i];
       pack_gemm(kn, p.in_channels, p.out_channels);
     } else if (p.groups == p.in_channels && p.out_channels == p.in_channels) {
-      kind_ = Kind::depthwise;  // packed [kh][kw][c], c padded to 16 for whole-register loads
-      wstride_ = uses_avx512(path_) ? (p.out_channels + 15) / 16 * 16 : p.out_channels;
+      kind_ = Kind::depthwise;  // packed [kh][kw][c], c padded to 32 for whole-register loads
+      wstride_ = uses_avx512(path_) ? (p.out_channels + 31) / 32 * 32 : p.out_channels;
       packed_.assign(taps * wstride_, 0.f);
       for (std::size_t c = 0; c < p.out_channels; ++c)
         for (std::size_t t = 0; t < taps; ++t) packed_[t * wstride_ + c] = weight[c * taps + t];
+      if (precision == Precision::fp16 && path_ == KernelPath::avx512fp16 && uses_fixed_depthwise()) {
+        packed_half_.resize(packed_.size());  // the same layout in binary16 (the weights are rounded already)
+        for (std::size_t i = 0; i < packed_.size(); ++i) packed_half_[i] = half(packed_[i]).bits;
+      }
 #if WASTENET_X86_KERNELS
     } else if (p.groups == 1 && uses_avx512(path_) && p.in_channels <= kernels::avx512_direct_max_cin) {
       kind_ = Kind::general;  // the stem: direct convolution, weights [oc/16][kh][kw][cin][16]
@@ -180,7 +184,8 @@ class Conv2d final : public Layer {
   /// FP16: the FP32 kernels run on small blocks widened from binary16 (84 pixels for a 1x1
   /// convolution, a band of output rows for the others), which stay in L1/L2, and each block is
   /// rounded back as soon as it is done: no pass over a whole tensor. Depthwise 3x3 and 5x5
-  /// layers on AVX-512 read and write binary16 themselves (widened and rounded in registers).
+  /// layers on AVX-512 read and write binary16 themselves (widened and rounded in registers). On
+  /// the avx512fp16 path, 1x1 and those depthwise layers multiply in binary16 (f16_avx512fp16.hpp).
   void forward_fp16(const half* in, const Shape4& s, half* out, const half* residual, ThreadPool& pool) const override {
     if (kind_ == Kind::pointwise) {
       forward_fp16_pointwise(in, s, out, residual, pool);
@@ -373,6 +378,8 @@ class Conv2d final : public Layer {
   }
   // An FP16 network's 1x1 convolution on the avx512fp16 path: binary16 products (f16_avx512fp16.hpp).
   bool multiplies_in_half() const noexcept { return path_ == KernelPath::avx512fp16 && !packed_half_.empty(); }
+  // An FP16 network's undilated 3x3 or 5x5 depthwise layer on the avx512fp16 path.
+  bool depthwise_in_half() const noexcept { return kind_ == Kind::depthwise && multiplies_in_half(); }
 
   // Rows [r0, r1) of image n of this layer's output `mid` into `dst`, in FP32; from binary16 input
   // they are rounded as the unfused layer's FP16 output would be. fuses_with has checked that each
@@ -390,23 +397,51 @@ class Conv2d final : public Layer {
     }
   }
 
+  // Rows [r0, r1) of `mid` into a binary16 band, for a depthwise layer that multiplies in binary16:
+  // an FP16 1x1 expansion on the avx512fp16 path writes binary16 directly; other producers (the
+  // stem) compute in FP32, and their values, rounded to binary16 already, convert exactly.
+  void produce_rows(const half* in, const Shape4& s, const Shape4& mid, std::size_t n, std::size_t r0, std::size_t r1,
+                    half* dst) const {
+#if WASTENET_X86_KERNELS
+    if (kind_ == Kind::pointwise && multiplies_in_half()) {
+      return kernels::f16_gemm_10x32_avx512fp16(in + (n * s.h + r0) * s.w * s.c, dst, 0, (r1 - r0) * s.w, p_.in_channels,
+                                               p_.out_channels, packed_half_.data(), bias_.data(), act_, nullptr);
+    }
+#endif
+    static thread_local std::vector<float, AlignedAllocator<float>> wide_buf;
+    const std::size_t count = (r1 - r0) * mid.w * mid.c;
+    float* wide = scratch(wide_buf, count);
+    produce_rows(in, s, mid, n, r0, r1, wide);
+    kernels::float_to_half(path_, wide, nullptr, dst, count);
+  }
+
   // The pass of this layer and `dw` (and `proj`, if given) over bands of output rows; `residual`
-  // is the pass's last layer's.
+  // is the pass's last layer's. The intermediate band is binary16 where the depthwise layer
+  // multiplies in binary16, FP32 otherwise (holding binary16 values in FP16 networks).
   template <class T>
   void fused_depthwise(const Conv2d& dw, const Conv2d* proj, const T* in, const Shape4& s, T* out, const T* residual,
                        ThreadPool& pool) const {
+    if constexpr (std::is_same_v<T, half>) {
+      if (dw.depthwise_in_half()) return fused_pass<T, half>(dw, proj, in, s, out, residual, pool);
+    }
+    fused_pass<T, float>(dw, proj, in, s, out, residual, pool);
+  }
+  template <class T, class M>
+  void fused_pass(const Conv2d& dw, const Conv2d* proj, const T* in, const Shape4& s, T* out, const T* residual,
+                  ThreadPool& pool) const {
     const ConvParams& q = dw.p_;
     const std::size_t N = p_.out_channels;
     const Shape4 mid_shape = output_shape(s);
     const Shape4 o = dw.output_shape(mid_shape);
     const std::size_t span = (q.kernel_h - 1) * q.dilation_h + 1;  // intermediate rows one output row reads
-    const std::size_t row_floats = mid_shape.w * N;
-    const std::size_t max_rows = std::max(span, fuse_band_bytes / (row_floats * sizeof(float)));
+    const std::size_t row_values = mid_shape.w * N;
+    const std::size_t max_rows = std::max(span, fuse_band_bytes / (row_values * sizeof(float)));
     const std::size_t band = (max_rows - span) / q.stride_h + 1;  // output rows per band
     pool.parallel_for(o.n * o.h, [&](std::size_t b, std::size_t e) {
-      static thread_local std::vector<float, AlignedAllocator<float>> mid_buf, out_buf;
+      static thread_local std::vector<M, AlignedAllocator<M>> mid_buf;
+      static thread_local std::vector<float, AlignedAllocator<float>> out_buf;
       static thread_local std::vector<T, AlignedAllocator<T>> dw_buf;  // a band of depthwise rows, when projected
-      float* mid = scratch(mid_buf, ((band - 1) * q.stride_h + span) * row_floats);
+      M* mid = scratch(mid_buf, ((band - 1) * q.stride_h + span) * row_values);
       // mid holds intermediate rows [have0, have1) of image have_n (o.n: none yet).
       std::size_t have_n = o.n, have0 = 0, have1 = 0;
       for (std::size_t row = b; row < e;) {
@@ -418,16 +453,18 @@ class Conv2d final : public Layer {
         std::size_t kept = 0;
         if (have_n == n && have0 <= iy0 && iy0 < have1) {
           kept = std::min(have1, iy1) - iy0;
-          std::memmove(mid, mid + (iy0 - have0) * row_floats, kept * row_floats * sizeof(float));
+          std::memmove(mid, mid + (iy0 - have0) * row_values, kept * row_values * sizeof(M));
         }
-        if (iy0 + kept < iy1) produce_rows(in, s, mid_shape, n, iy0 + kept, iy1, mid + kept * row_floats);
+        if (iy0 + kept < iy1) produce_rows(in, s, mid_shape, n, iy0 + kept, iy1, mid + kept * row_values);
         have_n = n, have0 = iy0, have1 = iy1;
         const kernels::ConvGeometry& g = bd.g;
         const std::size_t pixels = (oy1 - oy0) * o.w, at = (n * o.h + oy0) * o.w;
         // The depthwise rows go to the output, or to a buffer the projection then reads.
         T* dw_out = proj ? scratch(dw_buf, pixels * N) : out + at * N;
         const T* dw_res = !proj && residual ? residual + at * N : nullptr;
-        if constexpr (std::is_same_v<T, half>) {
+        if constexpr (std::is_same_v<M, half>) {
+          dw.run_depthwise_fixed(g, mid, dw_out, 0, oy1 - oy0, dw_res);  // binary16 in and out, as unfused
+        } else if constexpr (std::is_same_v<T, half>) {
           if (dw.uses_fixed_depthwise()) {  // FP32 rows in, binary16 out, rounded as they are stored
             dw.run_depthwise_fixed(g, mid, dw_out, 0, oy1 - oy0, dw_res);
           } else {
@@ -482,7 +519,8 @@ class Conv2d final : public Layer {
   }
 
   // Undilated 3x3 and 5x5 depthwise layers on AVX-512 run the kernels with the weights in registers
-  // (f32_dwconv_fixed_avx512), which read and write float or binary16 tensors.
+  // (f32_dwconv_fixed_avx512), which read and write float or binary16 tensors; an FP16 network's
+  // on the avx512fp16 path multiplies in binary16 (f16_dwconv_avx512fp16), binary16 in and out.
   bool uses_fixed_depthwise() const noexcept {
     return kind_ == Kind::depthwise && uses_avx512(path_) && p_.dilation_h == 1 && p_.dilation_w == 1 &&
            p_.kernel_h == p_.kernel_w && (p_.kernel_h == 3 || p_.kernel_h == 5);
@@ -491,6 +529,11 @@ class Conv2d final : public Layer {
   void run_depthwise_fixed(const kernels::ConvGeometry& g, const InT* in, OutT* out, std::size_t b, std::size_t e,
                            const OutT* residual) const {
 #if WASTENET_X86_KERNELS
+    if constexpr (std::is_same_v<InT, half> && std::is_same_v<OutT, half>) {
+      if (depthwise_in_half()) {
+        return kernels::f16_dwconv_avx512fp16(g, in, out, b, e, packed_half_.data(), wstride_, bias_.data(), act_, residual);
+      }
+    }
     if (g.kh == 3) {
       kernels::f32_dwconv_fixed_any_avx512<3, 3>(g, in, out, b, e, packed_.data(), wstride_, bias_.data(), act_, residual);
     } else {
@@ -593,7 +636,8 @@ class Conv2d final : public Layer {
   Kind kind_ = Kind::general;
   Precision precision_ = Precision::fp32;
   std::vector<float, AlignedAllocator<float>> packed_;
-  std::vector<std::uint16_t, AlignedAllocator<std::uint16_t>> packed_half_;  // AVX-512 GEMM panels of FP16 layers
+  // AVX-512 GEMM panels of FP16 layers; on the avx512fp16 path also the depthwise weights
+  std::vector<std::uint16_t, AlignedAllocator<std::uint16_t>> packed_half_;
   std::vector<float> bias_;
 };
 
