@@ -376,7 +376,8 @@ class Conv2d final : public Layer {
     }
     kernels::round_to_half(c, pixels * N, path_);
   }
-  // An FP16 network's 1x1 convolution on the avx512fp16 path: binary16 products (f16_avx512fp16.hpp).
+  // An FP16 network's layer on the avx512fp16 path with binary16 weights (f16_avx512fp16.hpp): the
+  // 1x1 convolutions (the only ones that ask), and the 3x3 and 5x5 depthwise ones (below).
   bool multiplies_in_half() const noexcept { return path_ == KernelPath::avx512fp16 && !packed_half_.empty(); }
   // An FP16 network's undilated 3x3 or 5x5 depthwise layer on the avx512fp16 path.
   bool depthwise_in_half() const noexcept { return kind_ == Kind::depthwise && multiplies_in_half(); }
@@ -435,6 +436,7 @@ class Conv2d final : public Layer {
     const Shape4 o = dw.output_shape(mid_shape);
     const std::size_t span = (q.kernel_h - 1) * q.dilation_h + 1;  // intermediate rows one output row reads
     const std::size_t row_values = mid_shape.w * N;
+    // Rows per band counted in FP32 bytes, so a binary16 band has the same rows in half the bytes.
     const std::size_t max_rows = std::max(span, fuse_band_bytes / (row_values * sizeof(float)));
     const std::size_t band = (max_rows - span) / q.stride_h + 1;  // output rows per band
     pool.parallel_for(o.n * o.h, [&](std::size_t b, std::size_t e) {

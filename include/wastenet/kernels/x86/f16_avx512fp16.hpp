@@ -187,13 +187,14 @@ WASTENET_AVX512 inline void f16_gemm_10x32_avx512fp16(const half* a, OutT* c, st
   });
 }
 
-/// acc += x * w in 32 binary16 lanes, x a whole vector of 32 halves in memory (vfmadd231ph's
-/// memory operand), or in a register for a last block of fewer than 32 channels, loaded masked.
-WASTENET_AVX512 inline __m512i fmadd_ph_avx512fp16(__m512i acc, __m512i w, const half (&x)[32]) {
+/// acc += x * w lane by lane in 32 binary16 lanes (not broadcast, unlike fmadd_ph_avx512fp16), x a
+/// whole vector of 32 halves in memory (vfmadd231ph's memory operand), or in a register for a last
+/// block of fewer than 32 channels, loaded masked.
+WASTENET_AVX512 inline __m512i fmadd_ph_lanes_avx512fp16(__m512i acc, __m512i w, const half (&x)[32]) {
   asm("vfmadd231ph %[x], %[w], %[acc]" : [acc] "+v"(acc) : [w] "v"(w), [x] "m"(x));
   return acc;
 }
-WASTENET_AVX512 inline __m512i fmadd_ph_avx512fp16(__m512i acc, __m512i w, __m512i x) {
+WASTENET_AVX512 inline __m512i fmadd_ph_lanes_avx512fp16(__m512i acc, __m512i w, __m512i x) {
   asm("vfmadd231ph %[x], %[w], %[acc]" : [acc] "+v"(acc) : [w] "v"(w), [x] "v"(x));
   return acc;
 }
@@ -204,9 +205,9 @@ template <bool Whole>
 WASTENET_AVX512 inline __m512i f16_dw_tap_avx512fp16(__m512i acc, __m512i w, const half* x, __mmask32 m) {
   if constexpr (Whole) {
     (void)m;
-    return fmadd_ph_avx512fp16(acc, w, *reinterpret_cast<const half(*)[32]>(x));
+    return fmadd_ph_lanes_avx512fp16(acc, w, *reinterpret_cast<const half(*)[32]>(x));
   } else {
-    return fmadd_ph_avx512fp16(acc, w, _mm512_maskz_loadu_epi16(m, x));
+    return fmadd_ph_lanes_avx512fp16(acc, w, _mm512_maskz_loadu_epi16(m, x));
   }
 }
 
