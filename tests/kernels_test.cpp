@@ -153,12 +153,13 @@ const std::vector<ActKind> all_activations = {ActKind::identity, ActKind::relu, 
                                               ActKind::sigmoid,  ActKind::mish,   ActKind::leaky_relu,
                                               ActKind::gelu};
 
-// Whether an FP16 depthwise layer on the avx512fp16 path sums its taps in binary16: undilated,
-// square 3x3 or 5x5 (the library's kernels with the weights in registers).
-bool multiplies_taps_in_half(const wastenet::Conv2d& layer) {
-  const ConvParams& p = layer.params();
-  return layer.kind() == wastenet::Conv2d::Kind::depthwise && p.dilation_h == 1 && p.dilation_w == 1 &&
-         p.kernel_h == p.kernel_w && (p.kernel_h == 3 || p.kernel_h == 5);
+// Whether an FP16 layer with these parameters, on the avx512fp16 path, is a depthwise layer that
+// sums its taps in binary16: undilated, square 3x3 or 5x5 (the library's kernels with the weights
+// in registers).
+bool sums_taps_in_half(const ConvParams& p) {
+  const bool depthwise = p.groups == p.in_channels && p.in_channels == p.out_channels;
+  return depthwise && p.dilation_h == 1 && p.dilation_w == 1 && p.kernel_h == p.kernel_w &&
+         (p.kernel_h == 3 || p.kernel_h == 5);
 }
 
 class ConvKernels : public ::testing::TestWithParam<KernelPath> {
@@ -229,7 +230,7 @@ TEST_P(ConvKernels, Fp16MatchesDirectConvolutionOnRoundedValues) {
       // times 1.5, the largest slope of these activations (hardswish at 3).
       const std::size_t run = GetParam() != KernelPath::avx512fp16 ? 0
                               : layer.kind() == wastenet::Conv2d::Kind::pointwise ? 32
-                              : multiplies_taps_in_half(layer) ? c.p.kernel_w : 0;
+                              : sums_taps_in_half(c.p) ? c.p.kernel_w : 0;
       const auto magnitude = run ? reference_conv(c, o, abs_all(in), abs_all(rounded_to_half(weight)), abs_all(bias))
                                  : std::vector<double>(o.count(), 0.0);
       const auto residual = rounded_to_half(random_vector(o.count(), rng, 1.f));
@@ -266,8 +267,8 @@ TEST_P(ConvKernels, Fp16DepthwiseHasTheBitsOfFp32OnWidenedValuesRounded) {
   for (const ConvCase& c : conv_cases()) {
     if (c.p.groups != c.p.in_channels || c.p.in_channels != c.p.out_channels || c.p.kernel_h == 1) continue;
     ++depthwise_cases;
-    if (GetParam() == KernelPath::avx512fp16 && c.p.dilation_h == 1) {
-      ++in_half;  // every undilated case here is 3x3 or 5x5
+    if (GetParam() == KernelPath::avx512fp16 && sums_taps_in_half(c.p)) {
+      ++in_half;
       continue;
     }
     const Shape4 in_shape{c.n, c.h, c.w, c.p.in_channels};
@@ -682,8 +683,7 @@ TEST(Avx512Fp16Gemm, StaysWithinTheBoundOfRunsOf32) {
 std::vector<ConvCase> half_depthwise_cases() {
   std::vector<ConvCase> cases;
   for (const ConvCase& c : conv_cases()) {
-    const bool depthwise = c.p.groups == c.p.in_channels && c.p.in_channels == c.p.out_channels;
-    if (depthwise && c.p.dilation_h == 1 && (c.p.kernel_h == 3 || c.p.kernel_h == 5)) cases.push_back(c);
+    if (sums_taps_in_half(c.p)) cases.push_back(c);
   }
   return cases;
 }

@@ -405,8 +405,7 @@ class Conv2d final : public Layer {
                     half* dst) const {
 #if WASTENET_X86_KERNELS
     if (kind_ == Kind::pointwise && multiplies_in_half()) {
-      return kernels::f16_gemm_10x32_avx512fp16(in + (n * s.h + r0) * s.w * s.c, dst, 0, (r1 - r0) * s.w, p_.in_channels,
-                                               p_.out_channels, packed_half_.data(), bias_.data(), act_, nullptr);
+      return pointwise_rows(in + (n * s.h + r0) * s.w * s.c, dst, 0, (r1 - r0) * s.w, nullptr);
     }
 #endif
     static thread_local std::vector<float, AlignedAllocator<float>> wide_buf;
