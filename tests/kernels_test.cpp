@@ -153,12 +153,14 @@ const std::vector<ActKind> all_activations = {ActKind::identity, ActKind::relu, 
                                               ActKind::sigmoid,  ActKind::mish,   ActKind::leaky_relu,
                                               ActKind::gelu};
 
+// One group per channel, as many outputs as inputs.
+bool is_depthwise(const ConvParams& p) { return p.groups == p.in_channels && p.in_channels == p.out_channels; }
+
 // Whether an FP16 layer with these parameters, on the avx512fp16 path, is a depthwise layer that
 // sums its taps in binary16: undilated, square 3x3 or 5x5 (the library's kernels with the weights
 // in registers).
 bool sums_taps_in_half(const ConvParams& p) {
-  const bool depthwise = p.groups == p.in_channels && p.in_channels == p.out_channels;
-  return depthwise && p.dilation_h == 1 && p.dilation_w == 1 && p.kernel_h == p.kernel_w &&
+  return is_depthwise(p) && p.dilation_h == 1 && p.dilation_w == 1 && p.kernel_h == p.kernel_w &&
          (p.kernel_h == 3 || p.kernel_h == 5);
 }
 
@@ -265,7 +267,7 @@ TEST_P(ConvKernels, Fp16DepthwiseHasTheBitsOfFp32OnWidenedValuesRounded) {
   std::mt19937 rng(8765);
   std::size_t depthwise_cases = 0, in_half = 0;
   for (const ConvCase& c : conv_cases()) {
-    if (c.p.groups != c.p.in_channels || c.p.in_channels != c.p.out_channels || c.p.kernel_h == 1) continue;
+    if (!is_depthwise(c.p) || c.p.kernel_h == 1) continue;
     ++depthwise_cases;
     if (GetParam() == KernelPath::avx512fp16 && sums_taps_in_half(c.p)) {
       ++in_half;
