@@ -403,11 +403,9 @@ class Conv2d final : public Layer {
   // stem) compute in FP32, and their values, rounded to binary16 already, convert exactly.
   void produce_rows(const half* in, const Shape4& s, const Shape4& mid, std::size_t n, std::size_t r0, std::size_t r1,
                     half* dst) const {
-#if WASTENET_X86_KERNELS
     if (kind_ == Kind::pointwise && multiplies_in_half()) {
       return pointwise_rows(in + (n * s.h + r0) * s.w * s.c, dst, 0, (r1 - r0) * s.w, nullptr);
     }
-#endif
     static thread_local std::vector<float, AlignedAllocator<float>> wide_buf;
     const std::size_t count = (r1 - r0) * mid.w * mid.c;
     float* wide = scratch(wide_buf, count);
