@@ -585,6 +585,46 @@ TEST(ChannelPasses, Avx2HasTheBitsOfThePortableLoops) {
 }
 #endif
 
+// The binary16 channel passes of FP16 networks (SE, global pooling) on every path this CPU runs:
+// the bits of widening the pixels, the FP32 portable passes, and rounding each scaled element
+// once. Channel counts with and without 64-, 32-, 16- and 8-channel blocks and a tail; pixel
+// values include binary16 subnormals, so scaled outputs round into and out of that range.
+class HalfChannelPasses : public ::testing::TestWithParam<KernelPath> {};
+
+TEST_P(HalfChannelPasses, HaveTheBitsOfTheWidenedFp32Passes) {
+  const KernelPath path = GetParam();
+  std::mt19937 rng(92);
+  for (std::size_t C : {1, 7, 8, 20, 37, 64, 72, 120, 1152}) {
+    for (std::size_t pixels : {1, 5, 32}) {
+      std::vector<float> x = rounded_to_half(random_vector(pixels * C, rng, 4.f));
+      for (std::size_t i = 0; i < x.size(); i += 3) x[i] = static_cast<float>(wastenet::half(x[i] * 1e-5f));
+      const std::vector<wastenet::half> xh = to_half(x);
+      const auto gate = random_vector(C, rng, 1.f);
+      const auto start = random_vector(C, rng, 10.f);  // a block's sums continue earlier ones
+      std::vector<float> sums = start, expected_sums = start;
+      wastenet::kernels::add_channel_sums(path, xh.data(), pixels, C, sums.data());
+      wastenet::kernels::add_channel_sums_portable(x.data(), pixels, C, expected_sums.data());
+      EXPECT_EQ(std::memcmp(sums.data(), expected_sums.data(), C * sizeof(float)), 0)
+          << C << " channels x " << pixels << " on " << wastenet::kernel_path_name(path);
+
+      std::vector<float> product(x.size());
+      wastenet::kernels::scale_channels_portable(x.data(), pixels, C, gate.data(), product.data());
+      std::vector<wastenet::half> scaled(x.size()), in_place = xh;
+      wastenet::kernels::scale_channels(path, xh.data(), pixels, C, gate.data(), scaled.data());
+      wastenet::kernels::scale_channels(path, in_place.data(), pixels, C, gate.data(), in_place.data());
+      for (std::size_t i = 0; i < x.size(); ++i) {
+        const std::uint16_t expected = wastenet::float_to_half_bits(product[i]);
+        ASSERT_EQ(scaled[i].bits, expected) << "element " << i << " of " << C << " channels x " << pixels << " on "
+                                            << wastenet::kernel_path_name(path);
+        ASSERT_EQ(in_place[i].bits, expected) << "in place, element " << i << " of " << C << " channels x " << pixels;
+      }
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Paths, HalfChannelPasses, ::testing::ValuesIn(supported_paths()),
+                         [](const auto& info) { return std::string(wastenet::kernel_path_name(info.param)); });
+
 // The avx512fp16 path's 1x1 convolution of FP16 layers sums binary16 products in runs of 32
 // channels (f16_avx512fp16.hpp). Shapes cover whole and partial row tiles (1 to 100 rows), panels of
 // 16, 24, 40 and 70 columns (masked last panels) and K from 3 to 1152 (one run to 36).

@@ -8,7 +8,9 @@
 #include <vector>
 
 #include "wastenet/error.hpp"
+#include "wastenet/half.hpp"
 #include "wastenet/kernels/channels.hpp"
+#include "wastenet/kernels/convert.hpp"
 #include "wastenet/nn/activation.hpp"
 #include "wastenet/nn/dense.hpp"
 #include "wastenet/nn/layer.hpp"
@@ -27,6 +29,20 @@ class GlobalAvgPool final : public Layer {
       kernels::add_channel_sums(conversion_path_, in + n * hw * s.c, hw, s.c, o);  // in pixel order
       const float inv = 1.f / static_cast<float>(hw);
       for (std::size_t c = 0; c < s.c; ++c) o[c] *= inv;
+    }
+  }
+  // Binary16 pixels are widened in registers as they are summed (no FP32 copy of the map); each
+  // mean is rounded once, as the default's rounding of forward()'s output would.
+  void forward_fp16(const half* in, const Shape4& s, half* out, const half* residual, ThreadPool&) const override {
+    const std::size_t hw = s.h * s.w;
+    static thread_local std::vector<float> mean;
+    mean.resize(s.c);
+    for (std::size_t n = 0; n < s.n; ++n) {
+      std::fill(mean.begin(), mean.end(), 0.f);
+      kernels::add_channel_sums(conversion_path_, in + n * hw * s.c, hw, s.c, mean.data());  // in pixel order
+      const float inv = 1.f / static_cast<float>(hw);
+      for (auto& v : mean) v *= inv;
+      kernels::float_to_half(conversion_path_, mean.data(), residual ? residual + n * s.c : nullptr, out + n * s.c, s.c);
     }
   }
   std::size_t parameter_bytes() const override { return 0; }

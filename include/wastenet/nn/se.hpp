@@ -7,13 +7,11 @@
 #include <algorithm>
 #include <cstddef>
 #include <string>
-#include <type_traits>
 #include <utility>
 #include <vector>
 
 #include "wastenet/error.hpp"
 #include "wastenet/kernels/channels.hpp"
-#include "wastenet/kernels/convert.hpp"
 #include "wastenet/nn/activation.hpp"
 #include "wastenet/nn/dense.hpp"
 #include "wastenet/nn/layer.hpp"
@@ -53,37 +51,8 @@ class SqueezeExcite final : public Layer {
   }
 
  private:
-  static constexpr std::size_t chunk_rows = 32;  // pixels widened at a time in FP16
   // Pixels per partial sum of the mean: small, so even a 7x7 map is pooled by both of 2 threads.
-  static constexpr std::size_t pool_block = chunk_rows;
-
-  // Pixels as FP32: FP32 activations are used where they are; binary16 ones are widened into
-  // `scratch`. Both precisions then compute the same thing in the same order.
-  const float* widened(const float* x, std::size_t, float*) const { return x; }
-  const float* widened(const half* x, std::size_t count, float* scratch) const {
-    kernels::half_to_float(conversion_path_, x, scratch, count);
-    return scratch;
-  }
-  // Where scaled pixels are written before they reach `out`, and how they get there.
-  static float* staging(float* out, float*) { return out; }
-  static float* staging(half*, float* scratch) { return scratch; }
-  static void commit(const float*, float*, std::size_t) {}
-  void commit(const float* rows, half* out, std::size_t count) const {
-    kernels::float_to_half(conversion_path_, rows, nullptr, out, count);
-  }
-
-  // This thread's chunk_rows x channels floats for widened binary16 pixels (none for FP32, which
-  // is read in place).
-  template <class T>
-  float* scratch_rows() const {
-    if constexpr (!std::is_same_v<T, half>) {
-      return nullptr;
-    } else {
-      static thread_local std::vector<float> rows;
-      if (rows.size() < chunk_rows * c_) rows.resize(chunk_rows * c_);
-      return rows.data();
-    }
-  }
+  static constexpr std::size_t pool_block = 32;
 
   template <class T>
   void run(const T* in, const Shape4& s, T* out, ThreadPool& pool) const {
@@ -103,11 +72,9 @@ class SqueezeExcite final : public Layer {
     float* const partial = partial_buf.data();
     float* const scale = scale_buf.data();
     pool.parallel_for(s.n * blocks, [&](std::size_t b, std::size_t e) {
-      float* rows = scratch_rows<T>();
       for (std::size_t j = b; j < e; ++j) {
         const std::size_t n = j / blocks, p = (j % blocks) * pool_block, m = std::min(pool_block, hw - p);
-        float* sum = partial + j * c_;
-        kernels::add_channel_sums(conversion_path_, widened(in + (n * hw + p) * c_, m * c_, rows), m, c_, sum);
+        kernels::add_channel_sums(conversion_path_, in + (n * hw + p) * c_, m, c_, partial + j * c_);
       }
     });
     const float inv = 1.f / static_cast<float>(hw);
@@ -120,13 +87,10 @@ class SqueezeExcite final : public Layer {
       fc2_.run(hidden_buf.data(), scale + n * c_, 1);
     }
     pool.parallel_for(s.n * hw, [&](std::size_t b, std::size_t e) {
-      float* rows = scratch_rows<T>();
       for (std::size_t p = b; p < e;) {
-        const std::size_t m = std::min({chunk_rows, e - p, hw - p % hw});  // one image's gates per chunk
-        const float* x = widened(in + p * c_, m * c_, rows);
-        float* y = staging(out + p * c_, rows);  // may be x: scaling is element-wise
-        kernels::scale_channels(conversion_path_, x, m, c_, scale + (p / hw) * c_, y);
-        commit(y, out + p * c_, m * c_);
+        const std::size_t m = std::min(e - p, hw - p % hw);  // one image's gates per call
+        // out may be in: scaling is element-wise; binary16 is widened, scaled and rounded in registers
+        kernels::scale_channels(conversion_path_, in + p * c_, m, c_, scale + (p / hw) * c_, out + p * c_);
         p += m;
       }
     }, 8);
