@@ -383,16 +383,17 @@ class Conv2d final : public Layer {
   bool depthwise_in_half() const noexcept { return kind_ == Kind::depthwise && multiplies_in_half(); }
 
   // Rows [r0, r1) of image n of this layer's output `mid` into `dst`, in FP32; from binary16 input
-  // they are rounded as the unfused layer's FP16 output would be. fuses_with has checked that each
+  // they are rounded as the unfused layer's FP16 output would be, unless `rounded_later` (the
+  // caller converts them to binary16, which rounds the same way). fuses_with has checked that each
   // row reads at least one real input row.
   template <class T>
   void produce_rows(const T* in, const Shape4& s, const Shape4& mid, std::size_t n, std::size_t r0, std::size_t r1,
-                    float* dst) const {
+                    float* dst, bool rounded_later = false) const {
     if (kind_ == Kind::pointwise) return expand_pixels(in + (n * s.h + r0) * s.w * s.c, dst, (r1 - r0) * s.w);
     const Band bd = band_of(s, mid, r0, r1);
     if constexpr (std::is_same_v<T, half>) {
       run_rows_f32(bd.g, widen_band(in, s, n, bd), dst, r1 - r0);
-      kernels::round_to_half(dst, (r1 - r0) * mid.w * mid.c, path_);
+      if (!rounded_later) kernels::round_to_half(dst, (r1 - r0) * mid.w * mid.c, path_);
     } else {
       run_rows_f32(bd.g, in + (n * s.h + bd.iy0) * s.w * s.c, dst, r1 - r0);
     }
@@ -400,7 +401,7 @@ class Conv2d final : public Layer {
 
   // Rows [r0, r1) of `mid` into a binary16 band, for a depthwise layer that multiplies in binary16:
   // an FP16 1x1 expansion on the avx512fp16 path writes binary16 directly; other producers (the
-  // stem) compute in FP32, and their values, rounded to binary16 already, convert exactly.
+  // stem) compute in FP32, and converting their values to binary16 is the one rounding.
   void produce_rows(const half* in, const Shape4& s, const Shape4& mid, std::size_t n, std::size_t r0, std::size_t r1,
                     half* dst) const {
     if (kind_ == Kind::pointwise && multiplies_in_half()) {
@@ -409,7 +410,7 @@ class Conv2d final : public Layer {
     static thread_local std::vector<float, AlignedAllocator<float>> wide_buf;
     const std::size_t count = (r1 - r0) * mid.w * mid.c;
     float* wide = scratch(wide_buf, count);
-    produce_rows(in, s, mid, n, r0, r1, wide);
+    produce_rows(in, s, mid, n, r0, r1, wide, true);
     kernels::float_to_half(path_, wide, nullptr, dst, count);
   }
 

@@ -38,16 +38,6 @@
 
 namespace wastenet::kernels {
 
-/// acc += broadcast(*x) * w in 32 binary16 lanes: vfmadd231ph with the input broadcast from memory.
-/// Inline assembly, not the intrinsic: Clang 14 has no _Float16 (so no __m512h) on x86 unless the
-/// whole translation unit is built with -mavx512fp16, and consumers build without -march flags.
-/// The registers hold binary16 bits as __m512i; binutils 2.38+ and Clang 14's assembler know the
-/// instruction.
-WASTENET_AVX512 inline __m512i fmadd_ph_avx512fp16(__m512i acc, __m512i w, const std::uint16_t* x) {
-  asm("vfmadd231ph %[x]%{1to32%}, %[w], %[acc]" : [acc] "+v"(acc) : [w] "v"(w), [x] "m"(*x));
-  return acc;
-}
-
 /// Input channels summed in binary16 before the sum is added in FP32.
 inline constexpr std::size_t avx512fp16_run = 32;
 /// Rows per micro-tile: 10 binary16 and 20 FP32 accumulators, 31 of the 32 zmm registers with the
@@ -56,28 +46,75 @@ inline constexpr std::size_t avx512fp16_run = 32;
 /// 1.1-1.2x as long as with 10 (docs/BENCHMARKS.md). 10 rows waste 2% of a 14x14 or 7x7 map's tiles.
 inline constexpr std::size_t avx512fp16_mr = 10;
 
-/// sum[r] += broadcast(row r's input k) * w for the ten rows of a whole tile, row r at
-/// a + r * stride bytes: rows 0-2 are addressed from a, 3-5 from a + 3 stride, 6-8 from
-/// a + 6 stride and 9 from a + 9 stride, each plus 0, 1 or 2 times the stride register. Five
-/// registers hold what ten row pointers did, of which GCC kept three on the stack and reloaded them
-/// for every k, beside the eleven loads the FMAs already make.
-WASTENET_AVX512 inline void fmadd10_ph_avx512fp16(__m512i (&s)[10], __m512i w, const char* a0, const char* a3,
-                                                  const char* a6, const char* a9, std::size_t stride) {
-  asm("vfmadd231ph (%[a0])%{1to32%}, %[w], %[s0]\n\t"
-      "vfmadd231ph (%[a0],%[l],1)%{1to32%}, %[w], %[s1]\n\t"
-      "vfmadd231ph (%[a0],%[l],2)%{1to32%}, %[w], %[s2]\n\t"
-      "vfmadd231ph (%[a3])%{1to32%}, %[w], %[s3]\n\t"
-      "vfmadd231ph (%[a3],%[l],1)%{1to32%}, %[w], %[s4]\n\t"
-      "vfmadd231ph (%[a3],%[l],2)%{1to32%}, %[w], %[s5]\n\t"
-      "vfmadd231ph (%[a6])%{1to32%}, %[w], %[s6]\n\t"
-      "vfmadd231ph (%[a6],%[l],1)%{1to32%}, %[w], %[s7]\n\t"
-      "vfmadd231ph (%[a6],%[l],2)%{1to32%}, %[w], %[s8]\n\t"
-      "vfmadd231ph (%[a9])%{1to32%}, %[w], %[s9]"
-      : [s0] "+v"(s[0]), [s1] "+v"(s[1]), [s2] "+v"(s[2]), [s3] "+v"(s[3]), [s4] "+v"(s[4]), [s5] "+v"(s[5]),
-        [s6] "+v"(s[6]), [s7] "+v"(s[7]), [s8] "+v"(s[8]), [s9] "+v"(s[9])
-      : [w] "v"(w), [a0] "r"(a0), [a3] "r"(a3), [a6] "r"(a6), [a9] "r"(a9), [l] "r"(stride)
-      : "memory");
+// One k of a tile: the panel's 32 weights, then sum[r] += broadcast(row r's input k) * w for the
+// ten rows (vfmadd231ph with the input broadcast from memory), row r at a + r * stride bytes: rows
+// 0-2 are addressed from a0, 3-5 from a3, 6-8 from a6 and 9 from a9, each plus 0, 1 or 2 times the
+// stride register (five registers where ten row pointers would not fit), then every pointer moves
+// on by one k. Inline assembly, not the intrinsic: Clang 14 has no _Float16 (so no __m512h) on x86
+// unless the whole translation unit is built with -mavx512fp16, and consumers build without -march
+// flags. The registers hold binary16 bits as __m512i; binutils 2.38+ and Clang 14's assembler know
+// the instruction.
+#define WASTENET_F16_FMADD10_STEP                            \
+  "vmovdqa64 (%[w]), %[wv]\n\t"                             \
+  "vfmadd231ph (%[a0])%{1to32%}, %[wv], %[s0]\n\t"          \
+  "vfmadd231ph (%[a0],%[l],1)%{1to32%}, %[wv], %[s1]\n\t"   \
+  "vfmadd231ph (%[a0],%[l],2)%{1to32%}, %[wv], %[s2]\n\t"   \
+  "vfmadd231ph (%[a3])%{1to32%}, %[wv], %[s3]\n\t"          \
+  "vfmadd231ph (%[a3],%[l],1)%{1to32%}, %[wv], %[s4]\n\t"   \
+  "vfmadd231ph (%[a3],%[l],2)%{1to32%}, %[wv], %[s5]\n\t"   \
+  "vfmadd231ph (%[a6])%{1to32%}, %[wv], %[s6]\n\t"          \
+  "vfmadd231ph (%[a6],%[l],1)%{1to32%}, %[wv], %[s7]\n\t"   \
+  "vfmadd231ph (%[a6],%[l],2)%{1to32%}, %[wv], %[s8]\n\t"   \
+  "vfmadd231ph (%[a9])%{1to32%}, %[wv], %[s9]\n\t"          \
+  "add $64, %[w]\n\t"                                        \
+  "add $2, %[a0]\n\t"                                        \
+  "add $2, %[a3]\n\t"                                        \
+  "add $2, %[a6]\n\t"                                        \
+  "add $2, %[a9]\n\t"
+
+/// The sums of one run of a whole ten-row tile, from zero: its first with_pf ks also prefetch one
+/// line each from pf into L2, the next rest ks do not; the panel row is w, the inputs' addresses as
+/// in WASTENET_F16_FMADD10_STEP. The loops are in the asm statement: with the loop in C++ around a
+/// ten-FMA statement, GCC 12 copied one accumulator to another register and back every k (two
+/// vector moves and eleven scalar instructions beside ten FMAs). The FMAs and their order are
+/// those of that loop, so the sums have the same bits.
+/// always_inline: called out of line, the sums went through memory.
+WASTENET_AVX512 __attribute__((always_inline)) inline void fmadd10_run_ph_avx512fp16(
+    __m512i (&s)[10], const std::uint16_t* w, const char* a0, const char* a3, const char* a6, const char* a9,
+    std::size_t stride, std::size_t with_pf, std::size_t rest, const char* pf) {
+  __m512i wv;
+  asm("vpxord %[s0], %[s0], %[s0]\n\t"
+      "vpxord %[s1], %[s1], %[s1]\n\t"
+      "vpxord %[s2], %[s2], %[s2]\n\t"
+      "vpxord %[s3], %[s3], %[s3]\n\t"
+      "vpxord %[s4], %[s4], %[s4]\n\t"
+      "vpxord %[s5], %[s5], %[s5]\n\t"
+      "vpxord %[s6], %[s6], %[s6]\n\t"
+      "vpxord %[s7], %[s7], %[s7]\n\t"
+      "vpxord %[s8], %[s8], %[s8]\n\t"
+      "vpxord %[s9], %[s9], %[s9]\n\t"
+      "test %[npf], %[npf]\n\t"
+      "jz 2f\n"
+      "1:\n\t"
+      "prefetcht1 (%[pf])\n\t"
+      "add $64, %[pf]\n\t" WASTENET_F16_FMADD10_STEP
+      "dec %[npf]\n\t"
+      "jnz 1b\n"
+      "2:\n\t"
+      "test %[nrest], %[nrest]\n\t"
+      "jz 4f\n"
+      "3:\n\t" WASTENET_F16_FMADD10_STEP
+      "dec %[nrest]\n\t"
+      "jnz 3b\n"
+      "4:"
+      : [s0] "=&v"(s[0]), [s1] "=&v"(s[1]), [s2] "=&v"(s[2]), [s3] "=&v"(s[3]), [s4] "=&v"(s[4]),
+        [s5] "=&v"(s[5]), [s6] "=&v"(s[6]), [s7] "=&v"(s[7]), [s8] "=&v"(s[8]), [s9] "=&v"(s[9]), [wv] "=&v"(wv),
+        [w] "+r"(w), [a0] "+r"(a0), [a3] "+r"(a3), [a6] "+r"(a6), [a9] "+r"(a9), [npf] "+r"(with_pf),
+        [nrest] "+r"(rest), [pf] "+r"(pf)
+      : [l] "r"(stride)
+      : "memory", "cc");
 }
+#undef WASTENET_F16_FMADD10_STEP
 
 /// Stores one row's 32 FP32 results (bias added) after the activation and the residual: as binary16,
 /// or, for the fused expansion's FP32 scratch, as floats holding binary16 values.
@@ -101,50 +138,56 @@ WASTENET_AVX512 inline void f16_store_row_avx512fp16(__m512 v0, __m512 v1, __mma
   }
 }
 
-/// One micro-tile: up to 10 rows x one 32-column panel. A whole tile addresses its rows from four
-/// pointers (fmadd10_ph_avx512fp16); in a partial one, missing rows re-read row 0 and are not
-/// stored. Either way each row's sums are the same.
+/// One micro-tile: up to 10 rows x one 32-column panel. A partial tile (fewer rows: the end of a
+/// band or of a thread's share) copies each run of its rows into a small buffer and computes ten
+/// rows there, storing only its own; the buffer's other rows are zeros. Each row's sums are the
+/// same either way.
 template <EpilogueAct A, class OutT>
 WASTENET_AVX512 inline void f16_gemm_tile_avx512fp16(const half* a, std::size_t lda, std::size_t rows,
                                                      const std::uint16_t* panel, std::size_t K, OutT* c,
                                                      std::size_t ldc, std::size_t cols, const float* bias,
                                                      const Activation& act, const half* res, std::size_t ldr,
                                                      PanelPrefetch pf = {}) {
-  const half* row[avx512fp16_mr];
-  for (std::size_t r = 0; r < avx512fp16_mr; ++r) row[r] = r < rows ? a + r * lda : a;
+  static_assert(avx512fp16_mr == 10, "fmadd10_run_ph_avx512fp16 takes ten rows");
   const __mmask16 m0 = lanes_avx512(cols), m1 = lanes_avx512(cols > 16 ? cols - 16 : 0);
   const __m512 bias0 = _mm512_maskz_loadu_ps(m0, bias), bias1 = _mm512_maskz_loadu_ps(m1, bias + 16);
   __m512 lo[avx512fp16_mr], hi[avx512fp16_mr];
   for (std::size_t r = 0; r < avx512fp16_mr; ++r) lo[r] = bias0, hi[r] = bias1;
-  for (std::size_t k0 = 0; k0 < K; k0 += avx512fp16_run) {
-    const std::size_t k1 = std::min(K, k0 + avx512fp16_run);
-    __m512i sum[avx512fp16_mr];
-    for (std::size_t r = 0; r < avx512fp16_mr; ++r) sum[r] = _mm512_setzero_si512();
-    if (rows == avx512fp16_mr) {
-      static_assert(avx512fp16_mr == 10, "fmadd10_ph_avx512fp16 takes ten rows");
-      const std::size_t stride = lda * sizeof(half);
+  // The runs of K: each run's sums from zero, widened and added to the FP32 sums.
+  const auto runs = [&](auto partial) WASTENET_AVX512 {
+    alignas(64) std::uint16_t part[avx512fp16_mr][avx512fp16_run];  // binary16 bits (half would zero it each call)
+    if constexpr (decltype(partial)::value) {
+      for (std::size_t r = rows; r < avx512fp16_mr; ++r) _mm512_store_si512(part[r], _mm512_setzero_si512());
+    }
+    for (std::size_t k0 = 0; k0 < K; k0 += avx512fp16_run) {
+      const std::size_t n = std::min(K - k0, avx512fp16_run);
       const char* a0 = reinterpret_cast<const char*>(a + k0);
-      const char* a3 = a0 + 3 * stride;
-      const char* a6 = a0 + 6 * stride;
-      const char* a9 = a0 + 9 * stride;
-      for (std::size_t k = k0; k < k1; ++k) {
-        if (k < pf.lines) _mm_prefetch(pf.from + k * prefetch_line_bytes, _MM_HINT_T1);
-        const __m512i w = _mm512_load_si512(panel + k * 32);
-        fmadd10_ph_avx512fp16(sum, w, a0, a3, a6, a9, stride);
-        a0 += sizeof(half), a3 += sizeof(half), a6 += sizeof(half), a9 += sizeof(half);
+      std::size_t stride = lda * sizeof(half);
+      if constexpr (decltype(partial)::value) {
+        const auto km = static_cast<__mmask32>(n == 32 ? 0xFFFFFFFFu : (1u << n) - 1u);
+        for (std::size_t r = 0; r < rows; ++r) {
+          _mm512_mask_storeu_epi16(part[r], km, _mm512_maskz_loadu_epi16(km, a + r * lda + k0));
+        }
+        a0 = reinterpret_cast<const char*>(part[0]);
+        stride = sizeof(part[0]);
       }
-    } else {
-      for (std::size_t k = k0; k < k1; ++k) {
-        if (k < pf.lines) _mm_prefetch(pf.from + k * prefetch_line_bytes, _MM_HINT_T1);
-        const __m512i w = _mm512_load_si512(panel + k * 32);
-        for (std::size_t r = 0; r < avx512fp16_mr; ++r) sum[r] = fmadd_ph_avx512fp16(sum[r], w, &row[r][k].bits);
+      // The first ks of the run that still have a line of the next panel to prefetch, then the rest.
+      const std::size_t with_pf = k0 < pf.lines ? std::min(k0 + n, pf.lines) - k0 : 0;
+      __m512i sum[avx512fp16_mr];
+      fmadd10_run_ph_avx512fp16(sum, panel + k0 * 32, a0, a0 + 3 * stride, a0 + 6 * stride, a0 + 9 * stride,
+                                stride, with_pf, n - with_pf,
+                                with_pf > 0 ? pf.from + k0 * prefetch_line_bytes : nullptr);
+      for (std::size_t r = 0; r < avx512fp16_mr; ++r) {
+        const __m512i s = sum[r];
+        lo[r] = _mm512_add_ps(lo[r], _mm512_cvtph_ps(_mm512_castsi512_si256(s)));
+        hi[r] = _mm512_add_ps(hi[r], _mm512_cvtph_ps(_mm512_extracti64x4_epi64(s, 1)));
       }
     }
-    for (std::size_t r = 0; r < avx512fp16_mr; ++r) {
-      const __m512i s = sum[r];
-      lo[r] = _mm512_add_ps(lo[r], _mm512_cvtph_ps(_mm512_castsi512_si256(s)));
-      hi[r] = _mm512_add_ps(hi[r], _mm512_cvtph_ps(_mm512_extracti64x4_epi64(s, 1)));
-    }
+  };
+  if (rows == avx512fp16_mr) {
+    runs(std::false_type{});
+  } else {
+    runs(std::true_type{});
   }
   for (std::size_t r = 0; r < avx512fp16_mr; ++r) {
     if (r < rows) f16_store_row_avx512fp16<A>(lo[r], hi[r], m0, m1, act, res ? res + r * ldr : nullptr, c + r * ldc);
