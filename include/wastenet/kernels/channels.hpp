@@ -85,10 +85,12 @@ __attribute__((target("avx2"))) inline void scale_channels_avx2(const float* x, 
 }
 #endif
 
-/// sum[c] += float(x[i][c]) for binary16 pixels i in order, channels c < C.
-inline void add_channel_sums_portable(const half* x, std::size_t pixels, std::size_t C, float* sum) noexcept {
+/// sum[c] += float(x[i][c]) for binary16 pixels i in order, channels c0 <= c < C (the vector
+/// versions pass the channels their registers leave over).
+inline void add_channel_sums_portable(const half* x, std::size_t pixels, std::size_t C, float* sum,
+                                      std::size_t c0 = 0) noexcept {
   for (std::size_t i = 0; i < pixels; ++i)
-    for (std::size_t c = 0; c < C; ++c) sum[c] += half_bits_to_float(x[i * C + c].bits);
+    for (std::size_t c = c0; c < C; ++c) sum[c] += half_bits_to_float(x[i * C + c].bits);
 }
 
 /// y[i][c] = half(float(x[i][c]) * gate[c]), rounded to nearest even; y may be x.
@@ -104,8 +106,9 @@ __attribute__((target("avx2,f16c"))) inline __m256 load8_half_f16c(const half* x
 }
 
 __attribute__((target("avx2,f16c"))) inline void add_channel_sums_f16c(const half* x, std::size_t pixels,
-                                                                     std::size_t C, float* sum) noexcept {
-  std::size_t c = 0;
+                                                                     std::size_t C, float* sum,
+                                                                     std::size_t c0 = 0) noexcept {
+  std::size_t c = c0;
   for (; c + 32 <= C; c += 32) {
     __m256 s0 = _mm256_loadu_ps(sum + c), s1 = _mm256_loadu_ps(sum + c + 8);
     __m256 s2 = _mm256_loadu_ps(sum + c + 16), s3 = _mm256_loadu_ps(sum + c + 24);
@@ -126,8 +129,7 @@ __attribute__((target("avx2,f16c"))) inline void add_channel_sums_f16c(const hal
     for (std::size_t i = 0; i < pixels; ++i) s = _mm256_add_ps(s, load8_half_f16c(x + i * C + c));
     _mm256_storeu_ps(sum + c, s);
   }
-  for (; c < C; ++c)
-    for (std::size_t i = 0; i < pixels; ++i) sum[c] += half_bits_to_float(x[i * C + c].bits);
+  add_channel_sums_portable(x, pixels, C, sum, c);
 }
 
 __attribute__((target("avx2,f16c"))) inline void scale_channels_f16c(const half* x, std::size_t pixels, std::size_t C,
@@ -172,13 +174,7 @@ __attribute__((target("avx512f,avx2,f16c"))) inline void add_channel_sums_avx512
     for (std::size_t i = 0; i < pixels; ++i) s = _mm512_add_ps(s, load16_half_avx512(x + i * C + c));
     _mm512_storeu_ps(sum + c, s);
   }
-  for (; c + 8 <= C; c += 8) {
-    __m256 s = _mm256_loadu_ps(sum + c);
-    for (std::size_t i = 0; i < pixels; ++i) s = _mm256_add_ps(s, load8_half_f16c(x + i * C + c));
-    _mm256_storeu_ps(sum + c, s);
-  }
-  for (; c < C; ++c)
-    for (std::size_t i = 0; i < pixels; ++i) sum[c] += half_bits_to_float(x[i * C + c].bits);
+  add_channel_sums_f16c(x, pixels, C, sum, c);  // the last 8-channel blocks and single channels
 }
 
 __attribute__((target("avx512f,avx2,f16c"))) inline void scale_channels_avx512(const half* x, std::size_t pixels,

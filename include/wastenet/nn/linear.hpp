@@ -23,13 +23,7 @@ class GlobalAvgPool final : public Layer {
   Shape4 output_shape(const Shape4& in) const override { return {in.n, 1, 1, in.c}; }
   void forward(const float* in, const Shape4& s, float* out, const float*, ThreadPool&) const override {
     const std::size_t hw = s.h * s.w;
-    for (std::size_t n = 0; n < s.n; ++n) {
-      float* o = out + n * s.c;
-      std::fill(o, o + s.c, 0.f);
-      kernels::add_channel_sums(conversion_path_, in + n * hw * s.c, hw, s.c, o);  // in pixel order
-      const float inv = 1.f / static_cast<float>(hw);
-      for (std::size_t c = 0; c < s.c; ++c) o[c] *= inv;
-    }
+    for (std::size_t n = 0; n < s.n; ++n) mean_of_image(in + n * hw * s.c, hw, s.c, out + n * s.c);
   }
   // Binary16 pixels are widened in registers as they are summed (no FP32 copy of the map); each
   // mean is rounded once, as the default's rounding of forward()'s output would.
@@ -38,15 +32,22 @@ class GlobalAvgPool final : public Layer {
     static thread_local std::vector<float> mean;
     mean.resize(s.c);
     for (std::size_t n = 0; n < s.n; ++n) {
-      std::fill(mean.begin(), mean.end(), 0.f);
-      kernels::add_channel_sums(conversion_path_, in + n * hw * s.c, hw, s.c, mean.data());  // in pixel order
-      const float inv = 1.f / static_cast<float>(hw);
-      for (auto& v : mean) v *= inv;
+      mean_of_image(in + n * hw * s.c, hw, s.c, mean.data());
       kernels::float_to_half(conversion_path_, mean.data(), residual ? residual + n * s.c : nullptr, out + n * s.c, s.c);
     }
   }
   std::size_t parameter_bytes() const override { return 0; }
   std::string describe() const override { return "global_avg_pool"; }
+
+ private:
+  // o[c] = the mean of channel c over one image's hw pixels, summed in pixel order.
+  template <class T>
+  void mean_of_image(const T* pixels, std::size_t hw, std::size_t C, float* o) const {
+    std::fill(o, o + C, 0.f);
+    kernels::add_channel_sums(conversion_path_, pixels, hw, C, o);
+    const float inv = 1.f / static_cast<float>(hw);
+    for (std::size_t c = 0; c < C; ++c) o[c] *= inv;
+  }
 };
 
 /// y = act(x W^T + b) on [N, 1, 1, in] -> [N, 1, 1, out]; weight in PyTorch's [out][in].
