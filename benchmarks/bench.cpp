@@ -201,8 +201,13 @@ std::string svg_plot(const std::vector<Row>& rows) {
     y += bar_h;
     if (i % 2 == 1) y += gap;
   }
-  s += fmt::format("<text x=\"10\" y=\"{}\" fill=\"#555\">blue: FP32, orange: FP16 (binary16 storage, FP32 arithmetic; this CPU has no AVX512-FP16)</text>\n",
-                   height - 14);
+  // What FP16 means depends on the kernel path the sweep ran on.
+  const bool native_half = wastenet::kernel_path() == wastenet::KernelPath::avx512fp16;
+  s += fmt::format("<text x=\"10\" y=\"{}\" fill=\"#555\">blue: FP32, orange: FP16 ({}; kernels: {})</text>\n",
+                   height - 14,
+                   native_half ? "binary16 storage; 1x1 and 3x3/5x5 depthwise convolutions in binary16 arithmetic"
+                               : "binary16 storage, FP32 arithmetic",
+                   wastenet::kernel_path_name(wastenet::kernel_path()));
   s += "</svg>\n";
   return s;
 }
@@ -266,13 +271,18 @@ int run(int argc, char** argv) {
           rows.push_back(r);
         }
   const std::size_t total = rows.size() * static_cast<std::size_t>(rounds);
+  const bool bar = isatty(STDERR_FILENO);  // not into a log file
   std::size_t done = 0;
   const auto start = std::chrono::steady_clock::now();
   for (long round = 0; round < rounds; ++round) {
     for (auto& r : rows) {
       const auto& m = *std::find_if(models.begin(), models.end(), [&](const Packed& p) { return p.name == r.model; });
       r.rounds.push_back(measure(m.files[r.precision == wastenet::Precision::fp16], r.precision, r.threads, r.size, runs));
-      wastenet::cli::progress(++done, total, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+      ++done;
+      if (bar) {
+        wastenet::cli::progress(done, total, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
+                                "settings");
+      }
     }
   }
 

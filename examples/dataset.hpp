@@ -50,11 +50,12 @@ inline std::vector<Sample> read_split(const std::string& dataset, const std::str
   return out;
 }
 
-inline void progress(std::size_t done, std::size_t total, double seconds) {
+/// `done` of `total` items after `seconds`, with the rate in `unit`s per second.
+inline void progress(std::size_t done, std::size_t total, double seconds, const char* unit = "img") {
   const int width = 40;
   const int filled = static_cast<int>(width * done / total);
-  std::fprintf(stderr, "\r[%.*s%*s] %zu/%zu  %.1f img/s", filled, "########################################",
-               width - filled, "", done, total, seconds > 0 ? static_cast<double>(done) / seconds : 0.0);
+  std::fprintf(stderr, "\r[%.*s%*s] %zu/%zu  %.1f %s/s", filled, "########################################",
+               width - filled, "", done, total, seconds > 0 ? static_cast<double>(done) / seconds : 0.0, unit);
   if (done == total) std::fputc('\n', stderr);
   std::fflush(stderr);
 }
