@@ -116,6 +116,12 @@ WASTENET_AVX512 __attribute__((always_inline)) inline void fmadd10_run_ph_avx512
 }
 #undef WASTENET_F16_FMADD10_STEP
 
+/// sum's 32 binary16 lanes widened and added to two FP32 accumulators.
+WASTENET_AVX512 inline void f16_add_wide_avx512fp16(__m512& lo, __m512& hi, __m512i sum) {
+  lo = _mm512_add_ps(lo, _mm512_cvtph_ps(_mm512_castsi512_si256(sum)));
+  hi = _mm512_add_ps(hi, _mm512_cvtph_ps(_mm512_extracti64x4_epi64(sum, 1)));
+}
+
 /// Stores one row's 32 FP32 results (bias added) after the activation and the residual: as binary16,
 /// or, for the fused expansion's FP32 scratch, as floats holding binary16 values.
 template <EpilogueAct A, class OutT>
@@ -177,11 +183,7 @@ WASTENET_AVX512 inline void f16_gemm_tile_avx512fp16(const half* a, std::size_t 
       fmadd10_run_ph_avx512fp16(sum, panel + k0 * 32, a0, a0 + 3 * stride, a0 + 6 * stride, a0 + 9 * stride,
                                 stride, with_pf, n - with_pf,
                                 with_pf > 0 ? pf.from + k0 * prefetch_line_bytes : nullptr);
-      for (std::size_t r = 0; r < avx512fp16_mr; ++r) {
-        const __m512i s = sum[r];
-        lo[r] = _mm512_add_ps(lo[r], _mm512_cvtph_ps(_mm512_castsi512_si256(s)));
-        hi[r] = _mm512_add_ps(hi[r], _mm512_cvtph_ps(_mm512_extracti64x4_epi64(s, 1)));
-      }
+      for (std::size_t r = 0; r < avx512fp16_mr; ++r) f16_add_wide_avx512fp16(lo[r], hi[r], sum[r]);
     }
   };
   if (rows == avx512fp16_mr) {
@@ -252,12 +254,6 @@ WASTENET_AVX512 inline __m512i f16_dw_tap_avx512fp16(__m512i acc, __m512i w, con
   } else {
     return fmadd_ph_lanes_avx512fp16(acc, w, _mm512_maskz_loadu_epi16(m, x));
   }
-}
-
-/// sum's 32 binary16 lanes widened and added to two FP32 accumulators.
-WASTENET_AVX512 inline void f16_add_wide_avx512fp16(__m512& lo, __m512& hi, __m512i sum) {
-  lo = _mm512_add_ps(lo, _mm512_cvtph_ps(_mm512_castsi512_si256(sum)));
-  hi = _mm512_add_ps(hi, _mm512_cvtph_ps(_mm512_extracti64x4_epi64(sum, 1)));
 }
 
 /// Pixels of an FP16 network's depthwise interior blocks: each holds a binary16 sum and two FP32
