@@ -18,6 +18,7 @@
 #include "wastenet/nn/conv.hpp"
 #if WASTENET_X86_KERNELS
 #include "wastenet/kernels/x86/f32_avx2.hpp"
+#include "wastenet/kernels/x86/f32_avx512.hpp"
 #endif
 
 namespace {
@@ -526,20 +527,26 @@ WASTENET_AVX2 void dwconv_one_pixel_at_a_time(const wastenet::kernels::ConvGeome
     }
 }
 
+// A depthwise layer's shape in the sweep tests: kernel k x k, stride, input h x w x c, padding k / 2.
+struct DepthwiseShape {
+  std::size_t k, stride, h, w, c;
+};
+wastenet::kernels::ConvGeometry depthwise_geometry(const DepthwiseShape& sh) {
+  const std::size_t pad = sh.k / 2, oh = (sh.h + 2 * pad - sh.k) / sh.stride + 1, ow = (sh.w + 2 * pad - sh.k) / sh.stride + 1;
+  return {1, sh.h, sh.w, sh.c, oh, ow, sh.c, sh.k, sh.k, sh.stride, sh.stride, pad, pad, 1, 1, sh.c};
+}
+
 TEST(DepthwiseSweep, HasTheBitsOfOnePixelAtATime) {
   if (!wastenet::kernel_path_supported(KernelPath::f16c)) GTEST_SKIP() << "this CPU has no AVX2 and FMA";
   std::mt19937 rng(77);
-  struct Shape {
-    std::size_t k, stride, h, w, c;
-  };
   // Widths that leave 8- and 4-pixel blocks, then 3, 2, 1 or no interior pixels; channel counts
   // with and without a tail past the last multiple of 8.
-  const Shape shapes[] = {{3, 1, 6, 23, 24}, {3, 1, 5, 14, 44}, {3, 1, 4, 7, 8},   {3, 1, 3, 4, 16},
+  const DepthwiseShape shapes[] = {{3, 1, 6, 23, 24}, {3, 1, 5, 14, 44}, {3, 1, 4, 7, 8},   {3, 1, 3, 4, 16},
                           {5, 1, 6, 28, 24}, {5, 1, 7, 14, 40}, {5, 1, 7, 7, 16},  {5, 1, 5, 6, 12},
                           {5, 1, 4, 9, 20},  {5, 2, 9, 31, 24}, {5, 2, 8, 14, 44}, {5, 2, 5, 13, 8}};
-  for (const Shape& sh : shapes) {
-    const std::size_t pad = sh.k / 2, oh = (sh.h + 2 * pad - sh.k) / sh.stride + 1, ow = (sh.w + 2 * pad - sh.k) / sh.stride + 1;
-    const wastenet::kernels::ConvGeometry g{1, sh.h, sh.w, sh.c, oh, ow, sh.c, sh.k, sh.k, sh.stride, sh.stride, pad, pad, 1, 1, sh.c};
+  for (const DepthwiseShape& sh : shapes) {
+    const wastenet::kernels::ConvGeometry g = depthwise_geometry(sh);
+    const std::size_t oh = g.oh, ow = g.ow;
     const auto in = random_vector(sh.h * sh.w * sh.c, rng, 2.f);
     const auto w = random_vector(sh.k * sh.k * sh.c, rng, 0.5f);
     const auto bias = random_vector(sh.c, rng, 0.5f);
@@ -551,6 +558,75 @@ TEST(DepthwiseSweep, HasTheBitsOfOnePixelAtATime) {
         wastenet::kernels::f32_dwconv_avx2(g, in.data(), swept.data(), 0, oh, w.data(), bias.data(), act, r);
         wastenet::kernels::with_activation_avx2(kind, [&](auto a) {
           dwconv_one_pixel_at_a_time<decltype(a)::value>(g, in.data(), w.data(), bias.data(), act, r, reference.data());
+        });
+        EXPECT_EQ(std::memcmp(swept.data(), reference.data(), swept.size() * sizeof(float)), 0)
+            << sh.k << "x" << sh.k << "/" << sh.stride << " on " << sh.h << "x" << sh.w << "x" << sh.c << ", "
+            << wastenet::activation_name(kind) << (r ? ", residual" : "");
+      }
+    }
+  }
+}
+
+// The AVX-512 depthwise kernel sweeps the interior 4 pixels at a time (then 3, 2 or 1) across all
+// channels, kernel rows outside the image skipped; every output must have the bits of the one-pixel
+// kernel, which adds the same taps in the same order, whatever the width, stride, channel tail,
+// activation and residual.
+template <std::size_t K, wastenet::kernels::EpilogueAct A>
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma"))) void avx512_dwconv_one_pixel_at_a_time(const wastenet::kernels::ConvGeometry& g, const float* in,
+                                                       const float* w, std::size_t wstride, const float* bias,
+                                                       const Activation& act, const float* res, float* out) {
+  namespace k = wastenet::kernels;
+  for (std::size_t oy = 0; oy < g.oh; ++oy) {
+    const std::ptrdiff_t iy0 = static_cast<std::ptrdiff_t>(oy * g.sh) - static_cast<std::ptrdiff_t>(g.ph);
+    const std::size_t row = oy * g.ow * g.c;
+    for (std::size_t c = 0; c < g.c; c += 16) {
+      const __mmask16 m = k::lanes_avx512(g.c - c);
+      __m512 wv[K * K];
+      for (std::size_t t = 0; t < K * K; ++t) wv[t] = _mm512_load_ps(w + t * wstride + c);
+      const __m512 b = _mm512_maskz_loadu_ps(m, bias + c);
+      for (std::size_t ox = 0; ox < g.ow; ++ox) {
+        k::dwconv_pixel_avx512<K, K, A>(in, g.w, g.c, g.h, iy0, ox, g.sw, g.pw, c, m, wv, b, act,
+                                        res ? res + row : nullptr, out + row);
+      }
+    }
+  }
+}
+
+TEST(DepthwiseSweep, Avx512HasTheBitsOfOnePixelAtATime) {
+  if (!wastenet::kernel_path_supported(KernelPath::avx512)) GTEST_SKIP() << "this CPU has no AVX-512";
+  std::mt19937 rng(78);
+  // Interior widths leaving 4-pixel blocks and then 3, 2, 1 or none; channel counts with and
+  // without a tail past the last multiple of 16; heights where the top and bottom rows (and, for
+  // 5x5 on 2 rows, every row) lose kernel rows on both sides.
+  const DepthwiseShape shapes[] = {{3, 1, 6, 23, 24}, {3, 1, 5, 14, 48}, {3, 1, 4, 7, 16},  {3, 1, 3, 5, 44},
+                          {3, 1, 3, 4, 8},   {3, 1, 2, 3, 16},  {3, 2, 7, 28, 32}, {3, 2, 6, 9, 20},
+                          {5, 1, 6, 28, 24}, {5, 1, 7, 14, 40}, {5, 1, 7, 7, 16},  {5, 1, 2, 6, 12},
+                          {5, 2, 9, 31, 24}, {5, 2, 8, 14, 48}, {5, 2, 5, 13, 8}};
+  for (const DepthwiseShape& sh : shapes) {
+    const wastenet::kernels::ConvGeometry g = depthwise_geometry(sh);
+    const std::size_t oh = g.oh, ow = g.ow;
+    const std::size_t wstride = (sh.c + 31) / 32 * 32;  // as Conv2d packs them
+    const auto in = random_vector(sh.h * sh.w * sh.c, rng, 2.f);
+    const auto w_rows = random_vector(sh.k * sh.k * wstride, rng, 0.5f);
+    const std::vector<float, wastenet::AlignedAllocator<float>> w(w_rows.begin(), w_rows.end());
+    const auto bias = random_vector(sh.c, rng, 0.5f);
+    const auto res = random_vector(oh * ow * sh.c, rng, 1.f);
+    for (ActKind kind : {ActKind::identity, ActKind::relu6, ActKind::silu, ActKind::hardswish}) {
+      const Activation act{kind};
+      for (const float* r : {static_cast<const float*>(nullptr), res.data()}) {
+        std::vector<float> swept(oh * ow * sh.c, std::nanf("")), reference(swept.size(), std::nanf(""));
+        wastenet::kernels::with_epilogue_act(kind, [&](auto a) {
+          if (sh.k == 3) {
+            wastenet::kernels::f32_dwconv_fixed_avx512<3, 3, decltype(a)::value>(g, in.data(), swept.data(), 0, oh, w.data(),
+                                                                                wstride, bias.data(), act, r);
+            avx512_dwconv_one_pixel_at_a_time<3, decltype(a)::value>(g, in.data(), w.data(), wstride, bias.data(), act, r,
+                                                                     reference.data());
+          } else {
+            wastenet::kernels::f32_dwconv_fixed_avx512<5, 5, decltype(a)::value>(g, in.data(), swept.data(), 0, oh, w.data(),
+                                                                                wstride, bias.data(), act, r);
+            avx512_dwconv_one_pixel_at_a_time<5, decltype(a)::value>(g, in.data(), w.data(), wstride, bias.data(), act, r,
+                                                                     reference.data());
+          }
         });
         EXPECT_EQ(std::memcmp(swept.data(), reference.data(), swept.size() * sizeof(float)), 0)
             << sh.k << "x" << sh.k << "/" << sh.stride << " on " << sh.h << "x" << sh.w << "x" << sh.c << ", "

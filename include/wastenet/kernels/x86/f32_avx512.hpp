@@ -168,6 +168,15 @@ WASTENET_AVX512 inline __m512 activate_fixed_avx512(__m512 x, const Activation& 
   }
 }
 
+/// v, opaque to the optimiser, so a residual added to it is a rounding of its own. Otherwise GCC
+/// (-ffp-contract=fast, its default outside ISO mode) fuses an activation that ends in a product
+/// (hardswish) with the residual's add into one FMA where the code around it allows: the same
+/// output then took other bits in the depthwise sweep than in the one-pixel kernel (DepthwiseSweep).
+WASTENET_AVX512 inline __m512 unfused_avx512(__m512 v) {
+  __asm__("" : "+v"(v));
+  return v;
+}
+
 /// The epilogue of one output row of a tile: bias, activation, residual, store (masked if the panel
 /// is the last, narrower one).
 template <EpilogueAct A>
@@ -176,8 +185,8 @@ WASTENET_AVX512 inline void gemm_store_row_avx512(__m512 v0, __m512 v1, __m512 b
   v0 = activate_fixed_avx512<A>(_mm512_add_ps(v0, bias0), act);
   v1 = activate_fixed_avx512<A>(_mm512_add_ps(v1, bias1), act);
   if (res) {
-    v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, res));
-    v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, res + 16));
+    v0 = _mm512_add_ps(unfused_avx512(v0), _mm512_maskz_loadu_ps(m0, res));
+    v1 = _mm512_add_ps(unfused_avx512(v1), _mm512_maskz_loadu_ps(m1, res + 16));
   }
   _mm512_mask_storeu_ps(c, m0, v0);
   _mm512_mask_storeu_ps(c + 16, m1, v1);
@@ -202,7 +211,7 @@ template <EpilogueAct A, class T>
 WASTENET_AVX512 inline void store_vec_avx512(__m512 v, __mmask16 m, const Activation& act,
                                              const typename std::common_type<T>::type* res, T* c) {
   v = activate_fixed_avx512<A>(v, act);
-  if (res) v = _mm512_add_ps(v, load_lanes_avx512(m, res));
+  if (res) v = _mm512_add_ps(unfused_avx512(v), load_lanes_avx512(m, res));
   store_lanes_avx512(c, m, v);
 }
 
@@ -681,11 +690,77 @@ WASTENET_AVX512 inline void dwconv_pixel_avx512(const InT* in_n, std::size_t W, 
   store_vec_avx512<A>(acc, m, act, res_row ? res_row + ox * C + c : nullptr, out_row + ox * C + c);
 }
 
-/// Depthwise convolution with a compile-time kernel size (3x3, 5x5) and dilation 1: per block of
-/// 16 channels the KHxKW weight vectors stay in registers while the row is swept; pixels whose
-/// taps are all inside the image take the unrolled path (4 pixels at a time), the border the
-/// bounds-checked one. The activation is fixed at compile time like the GEMM epilogue's: a runtime
-/// switch per stored vector kept its constants out of registers.
+/// Channels [c, c + 16) of J (1 to 4) adjacent output pixels whose taps lie inside the image
+/// horizontally, for horizontal stride SW, over the kernel rows [ky0, ky1) that lie inside it
+/// vertically: per kernel row each input pixel is loaded once and meets every weight that reads
+/// it, (J - 1) * SW + KW loads per J * KW FMAs instead of one load per FMA, from one pointer
+/// stepping by C. Input i feeds output j through tap kx = i - j * SW, so i ascending is kx
+/// ascending for every output: each sums bias, then its taps in [ky][kx] order, skipping the rows
+/// outside, which are the bits of dwconv_pixel_avx512. `ip` is the first output's leftmost tap in
+/// kernel row ky0; `wp` and `bias` are at channel c (weights [KH*KW][wstride], in L1).
+template <std::size_t KH, std::size_t KW, std::size_t SW, std::size_t J, EpilogueAct A, class InT, class OutT>
+WASTENET_AVX512 inline void dwconv_sweep_avx512(const InT* ip, std::size_t ky0, std::size_t ky1, std::size_t W,
+                                                std::size_t C, __mmask16 m, const float* wp, std::size_t wstride,
+                                                const float* bias, const Activation& act, const OutT* res, OutT* out) {
+  static_assert(J >= 1 && J <= 4, "one to four pixels");
+  constexpr std::size_t inputs = (J - 1) * SW + KW;
+  const __m512 b = _mm512_maskz_loadu_ps(m, bias);
+  __m512 acc[J];
+#pragma GCC unroll 8
+  for (std::size_t j = 0; j < J; ++j) acc[j] = b;
+#pragma GCC unroll 8
+  for (std::size_t ky = 0; ky < KH; ++ky) {
+    if (ky < ky0 || ky >= ky1) continue;
+    __m512 w[KW];
+#pragma GCC unroll 8
+    for (std::size_t kx = 0; kx < KW; ++kx) w[kx] = _mm512_load_ps(wp + (ky * KW + kx) * wstride);
+    const InT* p = ip + (ky - ky0) * W * C;
+#pragma GCC unroll 32
+    for (std::size_t i = 0; i < inputs; ++i, p += C) {
+      // An opaque step: otherwise GCC hoists the tap offsets out of the caller's channel loop,
+      // spills them, and reloads one per load.
+      __asm__("" : "+r"(p));
+      const __m512 x = load_lanes_avx512(m, p);
+#pragma GCC unroll 8
+      for (std::size_t j = 0; j < J; ++j) {
+        if (i >= j * SW && i - j * SW < KW) acc[j] = _mm512_fmadd_ps(x, w[i - j * SW], acc[j]);
+      }
+    }
+  }
+#pragma GCC unroll 8
+  for (std::size_t j = 0; j < J; ++j) store_vec_avx512<A>(acc[j], m, act, res ? res + j * C : nullptr, out + j * C);
+}
+
+/// Output pixels [ox, ox + J) of one row, all channels: dwconv_sweep_avx512 per 16 channels, the
+/// full blocks with a constant mask (the compilers then drop it and fold the loads into the FMAs;
+/// a zero-masking load is two micro-ops), then the last partial block.
+template <std::size_t KH, std::size_t KW, std::size_t SW, std::size_t J, EpilogueAct A, class InT, class OutT>
+WASTENET_AVX512 inline void dwconv_sweep_channels_avx512(const InT* ip, std::size_t ky0, std::size_t ky1, std::size_t W,
+                                                         std::size_t C, const float* packed_w, std::size_t wstride,
+                                                         const float* bias, const Activation& act, const OutT* res,
+                                                         OutT* out) {
+  std::size_t c = 0;
+  for (; c + 16 <= C; c += 16) {
+    dwconv_sweep_avx512<KH, KW, SW, J, A>(ip + c, ky0, ky1, W, C, __mmask16(0xFFFF), packed_w + c, wstride, bias + c,
+                                          act, res ? res + c : nullptr, out + c);
+  }
+  if (c < C) {
+    dwconv_sweep_avx512<KH, KW, SW, J, A>(ip + c, ky0, ky1, W, C, lanes_avx512(C - c), packed_w + c, wstride, bias + c,
+                                          act, res ? res + c : nullptr, out + c);
+  }
+}
+
+/// Depthwise convolution with a compile-time kernel size (3x3, 5x5) and dilation 1. The columns
+/// whose taps lie inside the image horizontally are swept 4 pixels at a time (then the 1 to 3
+/// left), pixel-major: all channels of a block before the next, so the input is read in address
+/// order; kernel rows outside the image are skipped. It replaced channel-major blocks of 4 pixels
+/// (16 channels across the whole row, then the next 16; one load per FMA, each tap addressed
+/// apart): mobilenet_v2's 3x3 layers on 28x28x192 went from 57 to 44-48 us, on 14x14x384 from 27
+/// to 19-21 (docs/BENCHMARKS.md, stop 36). That is still about 3x the time their FMAs need at the
+/// measured peak. The border columns take the bounds-checked one-pixel path, as do all columns
+/// for horizontal strides other than 1 and 2.
+/// The activation is fixed at compile time like the GEMM epilogue's: a runtime switch per stored
+/// vector kept its constants out of registers.
 /// InT and OutT are float or half: FP16 networks' tensors are widened in registers as they are
 /// loaded and rounded once as they are stored, so the values are those of the FP32 kernel run on
 /// widened rows and rounded afterwards, without those passes through memory.
@@ -697,50 +772,51 @@ WASTENET_AVX512 inline void f32_dwconv_fixed_avx512(const ConvGeometry& g, const
   // Locals, not g's fields: stores through `out` would otherwise force reloads in the inner loop.
   const std::size_t C = g.c, H = g.h, W = g.w, OH = g.oh, OW = g.ow, SH = g.sh, SW = g.sw, PH = g.ph, PW = g.pw;
   const auto iH = static_cast<std::ptrdiff_t>(H);
-  const auto [ox_lo, ox_hi] = inside_columns(g);  // undilated here, g.kw == KW
+  const ColumnRange inside = inside_columns(g);  // undilated here, g.kw == KW
+  const std::size_t ox_lo = inside.first, ox_hi = inside.last;  // not a structured binding: the lambdas use them
+  const bool sweeps = SW == 1 || SW == 2;  // dwconv_sweep_avx512's strides
   for (std::size_t row = row0; row < row1; ++row) {
     const std::size_t n = row / OH, oy = row % OH;
     const std::ptrdiff_t iy0 = static_cast<std::ptrdiff_t>(oy * SH) - static_cast<std::ptrdiff_t>(PH);
-    const bool rows_inside = iy0 >= 0 && iy0 + static_cast<std::ptrdiff_t>(KH) <= iH;
+    std::size_t ky0 = 0, ky1 = KH;  // kernel rows inside the image
+    while (ky0 < ky1 && iy0 + static_cast<std::ptrdiff_t>(ky0) < 0) ++ky0;
+    while (ky1 > ky0 && iy0 + static_cast<std::ptrdiff_t>(ky1) > iH) --ky1;
+    // Columns [ox_lo, swept_end) are swept (none if no kernel row lies inside the image).
+    const std::size_t swept_end = sweeps && ky0 < ky1 ? ox_hi : ox_lo;
     const InT* in_n = in + n * H * W * C;
     OutT* out_row = out + row * OW * C;
     const OutT* res_row = residual ? residual + row * OW * C : nullptr;
-    for (std::size_t c = 0; c < C; c += 16) {
+    for (std::size_t c = 0; c < C; c += 16) {  // the columns not swept, one pixel at a time
       const __mmask16 m = lanes_avx512(C - c);
       __m512 w[KH * KW];
       for (std::size_t t = 0; t < KH * KW; ++t) w[t] = _mm512_load_ps(packed_w + t * wstride + c);
       const __m512 b = _mm512_maskz_loadu_ps(m, bias + c);
-      std::size_t ox = 0;
-      // Interior blocks of 4 output pixels: four independent FMA chains, so the KH*KW-long chain of
-      // each pixel no longer waits on the FMA latency. Each pixel's sum keeps its tap order.
-      if (rows_inside) {
-        for (; ox < ox_lo; ++ox) dwconv_pixel_avx512<KH, KW, A>(in_n, W, C, H, iy0, ox, SW, PW, c, m, w, b, act, res_row, out_row);
-        const std::size_t step = SW * C;
-        for (; ox + 4 <= ox_hi; ox += 4) {
-          const std::ptrdiff_t ix0 = static_cast<std::ptrdiff_t>(ox * SW) - static_cast<std::ptrdiff_t>(PW);
-          const InT* ip = in_n + (static_cast<std::size_t>(iy0) * W + static_cast<std::size_t>(ix0)) * C + c;
-          __m512 acc0 = b, acc1 = b, acc2 = b, acc3 = b;
-          for (std::size_t ky = 0; ky < KH; ++ky)
-            for (std::size_t kx = 0; kx < KW; ++kx) {
-              const InT* t = ip + (ky * W + kx) * C;
-              const __m512 wt = w[ky * KW + kx];
-              acc0 = _mm512_fmadd_ps(load_lanes_avx512(m, t), wt, acc0);
-              acc1 = _mm512_fmadd_ps(load_lanes_avx512(m, t + step), wt, acc1);
-              acc2 = _mm512_fmadd_ps(load_lanes_avx512(m, t + 2 * step), wt, acc2);
-              acc3 = _mm512_fmadd_ps(load_lanes_avx512(m, t + 3 * step), wt, acc3);
-            }
-          store_vec_avx512<A>(acc0, m, act, res_row ? res_row + ox * C + c : nullptr,
-                              out_row + ox * C + c);
-          store_vec_avx512<A>(acc1, m, act, res_row ? res_row + (ox + 1) * C + c : nullptr,
-                              out_row + (ox + 1) * C + c);
-          store_vec_avx512<A>(acc2, m, act, res_row ? res_row + (ox + 2) * C + c : nullptr,
-                              out_row + (ox + 2) * C + c);
-          store_vec_avx512<A>(acc3, m, act, res_row ? res_row + (ox + 3) * C + c : nullptr,
-                              out_row + (ox + 3) * C + c);
-        }
+      for (std::size_t ox = 0; ox < OW; ++ox) {
+        if (ox == ox_lo) ox = swept_end;
+        if (ox == OW) break;
+        dwconv_pixel_avx512<KH, KW, A>(in_n, W, C, H, iy0, ox, SW, PW, c, m, w, b, act, res_row, out_row);
       }
-      for (; ox < OW; ++ox) dwconv_pixel_avx512<KH, KW, A>(in_n, W, C, H, iy0, ox, SW, PW, c, m, w, b, act, res_row, out_row);
     }
+    if (swept_end == ox_lo) continue;
+    const auto sweep = [&](auto sw) WASTENET_AVX512 {
+      constexpr std::size_t S = decltype(sw)::value;
+      const auto pixels = [&](std::size_t ox, auto j) WASTENET_AVX512 {
+        const InT* ip = in_n + ((static_cast<std::size_t>(iy0 + static_cast<std::ptrdiff_t>(ky0))) * W + ox * S - PW) * C;
+        dwconv_sweep_channels_avx512<KH, KW, S, decltype(j)::value, A>(ip, ky0, ky1, W, C, packed_w, wstride, bias, act,
+                                                                       res_row ? res_row + ox * C : nullptr,
+                                                                       out_row + ox * C);
+      };
+      std::size_t ox = ox_lo;
+      for (; ox + 4 <= swept_end; ox += 4) pixels(ox, std::integral_constant<std::size_t, 4>{});
+      switch (swept_end - ox) {
+        case 3: pixels(ox, std::integral_constant<std::size_t, 3>{}); break;
+        case 2: pixels(ox, std::integral_constant<std::size_t, 2>{}); break;
+        case 1: pixels(ox, std::integral_constant<std::size_t, 1>{}); break;
+        default: break;
+      }
+    };
+    if (SW == 1) sweep(std::integral_constant<std::size_t, 1>{});
+    else sweep(std::integral_constant<std::size_t, 2>{});
   }
 }
 
