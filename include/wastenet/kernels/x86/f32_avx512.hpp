@@ -9,7 +9,8 @@
 //   epilogue (bias, activation, residual) is applied in registers before the only store. A last
 //   panel of at most 16 columns runs 12 rows x 16 columns instead, skipping its zero half.
 // - f32_dwconv_avx512: depthwise convolution, 16 channels per zmm, taps outside the image skipped,
-//   the activation and residual fused.
+//   the activation and residual fused; 3x3 and 5x5 (f32_dwconv_fixed_avx512) sweep 4 pixels per
+//   kernel row, each input loaded once for the outputs that read it.
 #pragma once
 
 #include "wastenet/kernels/dispatch.hpp"
