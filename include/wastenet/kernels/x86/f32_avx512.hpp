@@ -717,7 +717,8 @@ WASTENET_AVX512 inline void dwconv_sweep_avx512(const InT* ip, std::size_t ky0, 
     for (std::size_t kx = 0; kx < KW; ++kx) w[kx] = _mm512_load_ps(wp + (ky * KW + kx) * wstride);
     const InT* p = ip + (ky - ky0) * W * C;
 #pragma GCC unroll 32
-    for (std::size_t i = 0; i < inputs; ++i, p += C) {
+    for (std::size_t i = 0; i < inputs; ++i) {
+      if (i > 0) p += C;  // not after the last input: that could point past the tensor
       // An opaque step: otherwise GCC hoists the tap offsets out of the caller's channel loop,
       // spills them, and reloads one per load.
       __asm__("" : "+r"(p));
