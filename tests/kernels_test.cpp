@@ -536,14 +536,33 @@ wastenet::kernels::ConvGeometry depthwise_geometry(const DepthwiseShape& sh) {
   return {1, sh.h, sh.w, sh.c, oh, ow, sh.c, sh.k, sh.k, sh.stride, sh.stride, pad, pad, 1, 1, sh.c};
 }
 
+// Runs `swept` and `reference` (each writes the layer's output for an activation and an optional
+// residual) for every activation the depthwise kernels fuse, with and without `res`, and expects
+// the same bits from both.
+template <class Swept, class Reference>
+void expect_same_bits_for_each_epilogue(const DepthwiseShape& sh, std::size_t count, const float* res, Swept swept,
+                                        Reference reference) {
+  for (ActKind kind : {ActKind::identity, ActKind::relu6, ActKind::silu, ActKind::hardswish}) {
+    const Activation act{kind};
+    for (const float* r : {static_cast<const float*>(nullptr), res}) {
+      std::vector<float> got(count, std::nanf("")), want(count, std::nanf(""));
+      swept(act, r, got.data());
+      reference(act, r, want.data());
+      EXPECT_EQ(std::memcmp(got.data(), want.data(), count * sizeof(float)), 0)
+          << sh.k << "x" << sh.k << "/" << sh.stride << " on " << sh.h << "x" << sh.w << "x" << sh.c << ", "
+          << wastenet::activation_name(kind) << (r ? ", residual" : "");
+    }
+  }
+}
+
 TEST(DepthwiseSweep, HasTheBitsOfOnePixelAtATime) {
   if (!wastenet::kernel_path_supported(KernelPath::f16c)) GTEST_SKIP() << "this CPU has no AVX2 and FMA";
   std::mt19937 rng(77);
   // Widths that leave 8- and 4-pixel blocks, then 3, 2, 1 or no interior pixels; channel counts
   // with and without a tail past the last multiple of 8.
   const DepthwiseShape shapes[] = {{3, 1, 6, 23, 24}, {3, 1, 5, 14, 44}, {3, 1, 4, 7, 8},   {3, 1, 3, 4, 16},
-                          {5, 1, 6, 28, 24}, {5, 1, 7, 14, 40}, {5, 1, 7, 7, 16},  {5, 1, 5, 6, 12},
-                          {5, 1, 4, 9, 20},  {5, 2, 9, 31, 24}, {5, 2, 8, 14, 44}, {5, 2, 5, 13, 8}};
+                                   {5, 1, 6, 28, 24}, {5, 1, 7, 14, 40}, {5, 1, 7, 7, 16},  {5, 1, 5, 6, 12},
+                                   {5, 1, 4, 9, 20},  {5, 2, 9, 31, 24}, {5, 2, 8, 14, 44}, {5, 2, 5, 13, 8}};
   for (const DepthwiseShape& sh : shapes) {
     const wastenet::kernels::ConvGeometry g = depthwise_geometry(sh);
     const std::size_t oh = g.oh, ow = g.ow;
@@ -551,19 +570,16 @@ TEST(DepthwiseSweep, HasTheBitsOfOnePixelAtATime) {
     const auto w = random_vector(sh.k * sh.k * sh.c, rng, 0.5f);
     const auto bias = random_vector(sh.c, rng, 0.5f);
     const auto res = random_vector(oh * ow * sh.c, rng, 1.f);
-    for (ActKind kind : {ActKind::identity, ActKind::relu6, ActKind::silu, ActKind::hardswish}) {
-      const Activation act{kind};
-      for (const float* r : {static_cast<const float*>(nullptr), res.data()}) {
-        std::vector<float> swept(oh * ow * sh.c, std::nanf("")), reference(swept.size(), std::nanf(""));
-        wastenet::kernels::f32_dwconv_avx2(g, in.data(), swept.data(), 0, oh, w.data(), bias.data(), act, r);
-        wastenet::kernels::with_activation_avx2(kind, [&](auto a) {
-          dwconv_one_pixel_at_a_time<decltype(a)::value>(g, in.data(), w.data(), bias.data(), act, r, reference.data());
+    expect_same_bits_for_each_epilogue(
+        sh, oh * ow * sh.c, res.data(),
+        [&](const Activation& act, const float* r, float* out) {
+          wastenet::kernels::f32_dwconv_avx2(g, in.data(), out, 0, oh, w.data(), bias.data(), act, r);
+        },
+        [&](const Activation& act, const float* r, float* out) {
+          wastenet::kernels::with_activation_avx2(act.kind, [&](auto a) {
+            dwconv_one_pixel_at_a_time<decltype(a)::value>(g, in.data(), w.data(), bias.data(), act, r, out);
+          });
         });
-        EXPECT_EQ(std::memcmp(swept.data(), reference.data(), swept.size() * sizeof(float)), 0)
-            << sh.k << "x" << sh.k << "/" << sh.stride << " on " << sh.h << "x" << sh.w << "x" << sh.c << ", "
-            << wastenet::activation_name(kind) << (r ? ", residual" : "");
-      }
-    }
   }
 }
 
@@ -572,9 +588,9 @@ TEST(DepthwiseSweep, HasTheBitsOfOnePixelAtATime) {
 // kernel, which adds the same taps in the same order, whatever the width, stride, channel tail,
 // activation and residual.
 template <std::size_t K, wastenet::kernels::EpilogueAct A>
-__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma"))) void avx512_dwconv_one_pixel_at_a_time(const wastenet::kernels::ConvGeometry& g, const float* in,
-                                                       const float* w, std::size_t wstride, const float* bias,
-                                                       const Activation& act, const float* res, float* out) {
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma"))) void avx512_dwconv_one_pixel_at_a_time(
+    const wastenet::kernels::ConvGeometry& g, const float* in, const float* w, std::size_t wstride, const float* bias,
+    const Activation& act, const float* res, float* out) {
   namespace k = wastenet::kernels;
   for (std::size_t oy = 0; oy < g.oh; ++oy) {
     const std::ptrdiff_t iy0 = static_cast<std::ptrdiff_t>(oy * g.sh) - static_cast<std::ptrdiff_t>(g.ph);
@@ -599,9 +615,9 @@ TEST(DepthwiseSweep, Avx512HasTheBitsOfOnePixelAtATime) {
   // without a tail past the last multiple of 16; heights where the top and bottom rows (and, for
   // 5x5 on 2 rows, every row) lose kernel rows on both sides.
   const DepthwiseShape shapes[] = {{3, 1, 6, 23, 24}, {3, 1, 5, 14, 48}, {3, 1, 4, 7, 16},  {3, 1, 3, 5, 44},
-                          {3, 1, 3, 4, 8},   {3, 1, 2, 3, 16},  {3, 2, 7, 28, 32}, {3, 2, 6, 9, 20},
-                          {5, 1, 6, 28, 24}, {5, 1, 7, 14, 40}, {5, 1, 7, 7, 16},  {5, 1, 2, 6, 12},
-                          {5, 2, 9, 31, 24}, {5, 2, 8, 14, 48}, {5, 2, 5, 13, 8}};
+                                   {3, 1, 3, 4, 8},   {3, 1, 2, 3, 16},  {3, 2, 7, 28, 32}, {3, 2, 6, 9, 20},
+                                   {5, 1, 6, 28, 24}, {5, 1, 7, 14, 40}, {5, 1, 7, 7, 16},  {5, 1, 2, 6, 12},
+                                   {5, 2, 9, 31, 24}, {5, 2, 8, 14, 48}, {5, 2, 5, 13, 8}};
   for (const DepthwiseShape& sh : shapes) {
     const wastenet::kernels::ConvGeometry g = depthwise_geometry(sh);
     const std::size_t oh = g.oh, ow = g.ow;
@@ -611,28 +627,27 @@ TEST(DepthwiseSweep, Avx512HasTheBitsOfOnePixelAtATime) {
     const std::vector<float, wastenet::AlignedAllocator<float>> w(w_rows.begin(), w_rows.end());
     const auto bias = random_vector(sh.c, rng, 0.5f);
     const auto res = random_vector(oh * ow * sh.c, rng, 1.f);
-    for (ActKind kind : {ActKind::identity, ActKind::relu6, ActKind::silu, ActKind::hardswish}) {
-      const Activation act{kind};
-      for (const float* r : {static_cast<const float*>(nullptr), res.data()}) {
-        std::vector<float> swept(oh * ow * sh.c, std::nanf("")), reference(swept.size(), std::nanf(""));
-        wastenet::kernels::with_epilogue_act(kind, [&](auto a) {
-          if (sh.k == 3) {
-            wastenet::kernels::f32_dwconv_fixed_avx512<3, 3, decltype(a)::value>(g, in.data(), swept.data(), 0, oh, w.data(),
-                                                                                wstride, bias.data(), act, r);
-            avx512_dwconv_one_pixel_at_a_time<3, decltype(a)::value>(g, in.data(), w.data(), wstride, bias.data(), act, r,
-                                                                     reference.data());
-          } else {
-            wastenet::kernels::f32_dwconv_fixed_avx512<5, 5, decltype(a)::value>(g, in.data(), swept.data(), 0, oh, w.data(),
-                                                                                wstride, bias.data(), act, r);
-            avx512_dwconv_one_pixel_at_a_time<5, decltype(a)::value>(g, in.data(), w.data(), wstride, bias.data(), act, r,
-                                                                     reference.data());
-          }
+    // Each kernel size is its own template: the sweep's and the reference's.
+    const auto by_size = [&](const Activation& act, auto run) {
+      wastenet::kernels::with_epilogue_act(act.kind, [&](auto a) {
+        if (sh.k == 3) run(std::integral_constant<std::size_t, 3>{}, a);
+        else run(std::integral_constant<std::size_t, 5>{}, a);
+      });
+    };
+    expect_same_bits_for_each_epilogue(
+        sh, oh * ow * sh.c, res.data(),
+        [&](const Activation& act, const float* r, float* out) {
+          by_size(act, [&](auto k, auto a) {
+            wastenet::kernels::f32_dwconv_fixed_avx512<decltype(k)::value, decltype(k)::value, decltype(a)::value>(
+                g, in.data(), out, 0, oh, w.data(), wstride, bias.data(), act, r);
+          });
+        },
+        [&](const Activation& act, const float* r, float* out) {
+          by_size(act, [&](auto k, auto a) {
+            avx512_dwconv_one_pixel_at_a_time<decltype(k)::value, decltype(a)::value>(g, in.data(), w.data(), wstride,
+                                                                                     bias.data(), act, r, out);
+          });
         });
-        EXPECT_EQ(std::memcmp(swept.data(), reference.data(), swept.size() * sizeof(float)), 0)
-            << sh.k << "x" << sh.k << "/" << sh.stride << " on " << sh.h << "x" << sh.w << "x" << sh.c << ", "
-            << wastenet::activation_name(kind) << (r ? ", residual" : "");
-      }
-    }
   }
 }
 
