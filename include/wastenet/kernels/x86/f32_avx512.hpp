@@ -758,7 +758,7 @@ WASTENET_AVX512 inline void dwconv_sweep_channels_avx512(const InT* ip, std::siz
 /// order; kernel rows outside the image are skipped. It replaced channel-major blocks of 4 pixels
 /// (16 channels across the whole row, then the next 16; one load per FMA, each tap addressed
 /// apart): mobilenet_v2's 3x3 layers on 28x28x192 went from 57 to 44-48 us, on 14x14x384 from 27
-/// to 19-21 (docs/BENCHMARKS.md, stop 36). That is still about 3x the time their FMAs need at the
+/// to 19-21 (docs/BENCHMARKS.md, stop 36). That is still 3-4x the time their FMAs need at the
 /// measured peak. The border columns take the bounds-checked one-pixel path, as do all columns
 /// for horizontal strides other than 1 and 2.
 /// The activation is fixed at compile time like the GEMM epilogue's: a runtime switch per stored
