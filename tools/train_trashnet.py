@@ -35,6 +35,7 @@ ensemble. Whether to keep it is decided on the validation split, which the tool 
 for every ingredient.
 """
 import argparse
+import copy
 import json
 import math
 import os
@@ -307,18 +308,19 @@ def main():
     os.makedirs(args.checkpoint_dir, exist_ok=True)
     ckpt_path = os.path.join(args.checkpoint_dir, "checkpoint.pt")
     start, best_acc, best_state, best_epoch = 0, -1.0, None, -1
-    # The moving average of the weights (Polyak averaging), updated after every step: the model it
-    # describes is validated and kept instead of the raw weights. BatchNorm's buffers are constant
-    # (BN stays in eval mode), so averaging them keeps them exact.
-    ema_state = {k: v.detach().clone() for k, v in model.state_dict().items()} if args.ema > 0 else None
-    ema_model = make_model() if args.ema > 0 else None
+    # The moving average of the weights (Polyak averaging), updated after every step, held in a copy
+    # of the model that is validated and kept instead of the raw weights. BatchNorm's buffers are
+    # constant (BN stays in eval mode), so averaging them changes them by rounding at most.
+    ema_model = copy.deepcopy(model) if args.ema > 0 else None
     step = 0
     if args.resume and os.path.exists(ckpt_path):
         ck = torch.load(ckpt_path)
-        if (ck.get("ema_state") is not None) != (ema_state is not None):
+        if (ck.get("ema_state") is not None) != (ema_model is not None):
             fail(f"{ckpt_path}: checkpoint was written {'with' if ck.get('ema_state') is not None else 'without'} --ema; "
                  "resume with the same options")
-        ema_state, step = ck.get("ema_state"), ck.get("step", 0)
+        if ema_model is not None:
+            ema_model.load_state_dict(ck["ema_state"])
+        step = ck.get("step", 0)
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["optimizer"])
         start, best_acc, best_state, best_epoch = ck["epoch"] + 1, ck["best_acc"], ck["best_state"], ck["best_epoch"]
@@ -353,30 +355,27 @@ def main():
             loss.backward()
             opt.step()
             step += 1
-            if ema_state is not None:
+            if ema_model is not None:
                 # the usual warm-up: early steps average over fewer steps than 1/(1-decay)
                 decay = min(args.ema, (1 + step) / (10 + step))
                 with torch.no_grad():
-                    for k, v in model.state_dict().items():
+                    for avg, v in zip(ema_model.state_dict().values(), model.state_dict().values()):
                         if v.is_floating_point():
-                            ema_state[k].mul_(decay).add_(v, alpha=1 - decay)
+                            avg.mul_(decay).add_(v, alpha=1 - decay)
             tl += loss.item() * len(y)
             tc += (out.argmax(1) == y).sum().item()
             tn += len(y)
-        if ema_state is not None:
-            ema_model.load_state_dict(ema_state)
-        kept = ema_model if ema_state is not None else model
+        kept = ema_model if ema_model is not None else model
         val_acc, val_loss, _ = evaluate(kept, val_items, size)
         if val_acc > best_acc:
             best_acc, best_epoch = val_acc, epoch
             best_state = {k: v.clone() for k, v in kept.state_dict().items()}
         print(f"epoch {epoch + 1:2d}/{total} {'consolidate' if consolidation else 'train':11s} lr {opt.param_groups[1]['lr']:.2e} "
-              f"train loss {tl / tn:.4f} acc {tc / tn:.4f}  val{' (ema)' if ema_state is not None else ''} loss {val_loss:.4f} acc {val_acc:.4f}  {time.time() - t0:.0f}s",
+              f"train loss {tl / tn:.4f} acc {tc / tn:.4f}  val{' (ema)' if ema_model is not None else ''} loss {val_loss:.4f} acc {val_acc:.4f}  {time.time() - t0:.0f}s",
               flush=True)
         torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch, "best_acc": best_acc,
                     "best_state": best_state, "best_epoch": best_epoch, "torch_rng": torch.get_rng_state(),
-                    "ema_state": ema_state, "step": step}, ckpt_path)
-    model.load_state_dict(best_state)
+                    "ema_state": ema_model.state_dict() if ema_model is not None else None, "step": step}, ckpt_path)
     # Evaluate what users load: the FP16-rounded weights, upcast to float32.
     model.load_state_dict({k: (v.half().float() if v.is_floating_point() else v) for k, v in best_state.items()})
     # The epoch was chosen on float32 weights; the metadata records what the FP16 file scores, which
