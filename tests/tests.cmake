@@ -9,15 +9,15 @@ add_test(NAME generate_references
 set_tests_properties(generate_references PROPERTIES FIXTURES_SETUP references TIMEOUT 1800)
 
 wastenet_add_test(tensor_test SOURCES tensor_test.cpp)
-wastenet_add_test(models_parity_test SOURCES models_parity_test.cpp LABELS references)
+wastenet_add_test(models_parity_test SOURCES models_parity_test.cpp REFERENCES)
 # The same parity cases once more on the portable kernels (the default is the fastest the CPU has).
 gtest_discover_tests(models_parity_test TEST_PREFIX portable. DISCOVERY_TIMEOUT 60
-                     PROPERTIES LABELS references FIXTURES_REQUIRED references ENVIRONMENT WASTENET_KERNELS=portable)
+                     PROPERTIES LABELS models_parity_test FIXTURES_REQUIRED references ENVIRONMENT WASTENET_KERNELS=portable)
 wastenet_add_test(kernels_test SOURCES kernels_test.cpp)
-wastenet_add_test(precision_test SOURCES precision_test.cpp LABELS references)
-wastenet_add_test(bad_input_test SOURCES bad_input_test.cpp LABELS references)
-wastenet_add_test(preprocess_test SOURCES preprocess_test.cpp LABELS references)
-wastenet_add_test(cli_classify_test SOURCES cli_classify_test.cpp LABELS references)
+wastenet_add_test(precision_test SOURCES precision_test.cpp REFERENCES)
+wastenet_add_test(bad_input_test SOURCES bad_input_test.cpp REFERENCES)
+wastenet_add_test(preprocess_test SOURCES preprocess_test.cpp REFERENCES)
+wastenet_add_test(cli_classify_test SOURCES cli_classify_test.cpp REFERENCES)
 target_compile_definitions(cli_classify_test PRIVATE WASTENET_CLASSIFY="$<TARGET_FILE:wastenet-classify>")
 add_dependencies(cli_classify_test wastenet-classify)
 
@@ -47,11 +47,11 @@ if(WASTENET_CLANG)
 else()
   message(STATUS "clang++ not found: the clang_clean test is not added")
 endif()
-wastenet_add_test(concurrency_test SOURCES concurrency_test.cpp LABELS references)
+wastenet_add_test(concurrency_test SOURCES concurrency_test.cpp REFERENCES)
 # Fused expansion + depthwise passes against the same steps run one by one.
-wastenet_add_test(fusion_test SOURCES fusion_test.cpp LABELS references)
+wastenet_add_test(fusion_test SOURCES fusion_test.cpp REFERENCES)
 # Counts every allocation (malloc and friends wrapped at link time, operator new replaced).
-wastenet_add_test(allocation_limit_test SOURCES allocation_limit_test.cpp LABELS references)
+wastenet_add_test(allocation_limit_test SOURCES allocation_limit_test.cpp REFERENCES)
 target_link_options(allocation_limit_test PRIVATE
   "LINKER:--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=aligned_alloc,--wrap=posix_memalign,--wrap=free")
 # The augmentation toolkit against OpenCV (a test-only dependency, found at the top).
@@ -62,8 +62,8 @@ target_compile_definitions(cli_augment_test PRIVATE WASTENET_ROBUSTNESS="$<TARGE
                                                     WASTENET_AUGMENT_PREVIEW="$<TARGET_FILE:wastenet-augment-preview>")
 add_dependencies(cli_augment_test wastenet-robustness wastenet-augment-preview)
 # The augmentation tests once more with the vector paths off (they must give the same bits).
-gtest_discover_tests(augment_test TEST_PREFIX portable. DISCOVERY_TIMEOUT 60 PROPERTIES ENVIRONMENT WASTENET_KERNELS=portable)
+gtest_discover_tests(augment_test TEST_PREFIX portable. DISCOVERY_TIMEOUT 60 PROPERTIES LABELS augment_test ENVIRONMENT WASTENET_KERNELS=portable)
 # Packed models and the wastenet-pack tool.
-wastenet_add_test(pack_test SOURCES pack_test.cpp LABELS references)
+wastenet_add_test(pack_test SOURCES pack_test.cpp REFERENCES)
 target_compile_definitions(pack_test PRIVATE WASTENET_PACK="$<TARGET_FILE:wastenet-pack>")
 add_dependencies(pack_test wastenet-pack)
