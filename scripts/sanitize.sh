@@ -21,17 +21,16 @@ address_programs="tensor_test vote_test augment_test preprocess_test bad_input_t
 # TSan: the programs that share a model, a thread pool or a kernel's rows between threads.
 thread_programs="concurrency_test fusion_test kernels_test"
 labels() { echo "^($(echo "$1" | tr ' ' '|'))\$"; }
+cmake_list() { echo "$1" | tr ' ' ';'; }
 if [ "$which" = all ] || [ "$which" = address ]; then
   cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=None -DWASTENET_BUILD_TESTS=ON \
-    "-DCMAKE_CXX_FLAGS=$flags -fsanitize=address,undefined -fno-sanitize-recover=all"
-  # shellcheck disable=SC2086
-  cmake --build build-asan -j"$(nproc)" --target $address_programs
+    "-DCMAKE_CXX_FLAGS=$flags -fsanitize=address,undefined -fno-sanitize-recover=all" "-DWASTENET_TEST_PROGRAMS=$(cmake_list "$address_programs")"
+  cmake --build build-asan -j"$(nproc)" --target wastenet_test_programs
   ctest --test-dir build-asan --output-on-failure -j"$(nproc)" -L "$(labels "$address_programs")"
 fi
 if [ "$which" = all ] || [ "$which" = thread ]; then
   cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=None -DWASTENET_BUILD_TESTS=ON \
-    "-DCMAKE_CXX_FLAGS=$flags -fsanitize=thread"
-  # shellcheck disable=SC2086
-  cmake --build build-tsan -j"$(nproc)" --target $thread_programs
+    "-DCMAKE_CXX_FLAGS=$flags -fsanitize=thread" "-DWASTENET_TEST_PROGRAMS=$(cmake_list "$thread_programs")"
+  cmake --build build-tsan -j"$(nproc)" --target wastenet_test_programs
   ctest --test-dir build-tsan --output-on-failure -L "$(labels "$thread_programs")"
 fi
