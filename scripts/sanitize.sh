@@ -20,20 +20,22 @@ flags="-O1 -g1 -fno-omit-frame-pointer"
 address_programs="tensor_test vote_test augment_test preprocess_test bad_input_test pack_test kernels_test models_parity_test"
 # TSan: the programs that share a model, a thread pool or a kernel's rows between threads.
 thread_programs="concurrency_test fusion_test kernels_test"
-labels() { echo "^($(echo "$1" | tr ' ' '|'))\$"; }
-cmake_list() { echo "$1" | tr ' ' ';'; }
+# run_under BUILD_DIR "SANITIZER FLAGS" "PROGRAMS" [CTEST ARGS...]: configures BUILD_DIR, builds the
+# programs (in parallel, through one aggregate target) and runs their tests (labelled by program).
+run_under() {
+  local dir=$1 sanitizer=$2 programs=$3
+  shift 3
+  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=None -DWASTENET_BUILD_TESTS=ON \
+    "-DCMAKE_CXX_FLAGS=$flags $sanitizer" "-DWASTENET_TEST_PROGRAMS=${programs// /;}"
+  cmake --build "$dir" -j"$(nproc)" --target wastenet_test_programs
+  ctest --test-dir "$dir" --output-on-failure -L "^(${programs// /|})\$" "$@"
+}
 if [ "$which" = all ] || [ "$which" = address ]; then
-  cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=None -DWASTENET_BUILD_TESTS=ON \
-    "-DCMAKE_CXX_FLAGS=$flags -fsanitize=address,undefined -fno-sanitize-recover=all" "-DWASTENET_TEST_PROGRAMS=$(cmake_list "$address_programs")"
-  cmake --build build-asan -j"$(nproc)" --target wastenet_test_programs
   # Not EfficientNet-B4..B7 on the portable kernels: 614 of the 961 test-seconds of this run on a
   # 2-core AMD EPYC, for the code the smaller networks run on that path (vector paths run them all).
-  ctest --test-dir build-asan --output-on-failure -j"$(nproc)" -L "$(labels "$address_programs")" \
-    -E '^portable\.Torchvision/ModelParity\..*/efficientnet_b[4-7]_'
+  run_under build-asan "-fsanitize=address,undefined -fno-sanitize-recover=all" "$address_programs" \
+    -j"$(nproc)" -E '^portable\.Torchvision/ModelParity\..*/efficientnet_b[4-7]_'
 fi
 if [ "$which" = all ] || [ "$which" = thread ]; then
-  cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=None -DWASTENET_BUILD_TESTS=ON \
-    "-DCMAKE_CXX_FLAGS=$flags -fsanitize=thread" "-DWASTENET_TEST_PROGRAMS=$(cmake_list "$thread_programs")"
-  cmake --build build-tsan -j"$(nproc)" --target wastenet_test_programs
-  ctest --test-dir build-tsan --output-on-failure -L "$(labels "$thread_programs")"
+  run_under build-tsan "-fsanitize=thread" "$thread_programs"
 fi
