@@ -20,6 +20,11 @@ Recipe (the published WasteNet system's augmentation plus what is known to work 
 - `--ema DECAY` (off by default) keeps an exponential moving average of the weights, updated after
   every step, and validates and keeps that instead of the raw weights: a cheap average over the
   last few hundred steps. With 0.995 it did not beat the bundled model (README, "The bundled model").
+- `--swa` (off by default) is stochastic weight averaging (Izmailov et al. 2018), meant for continuing
+  a trained model: `--init` one of this tool's six-class models (its head is kept), every epoch at the
+  constant learning rates given with the full augmentation (no warm-up, no cosine; use
+  `--consolidation-epochs 0`), and after each epoch the uniform average of the weights at the ends of
+  the epochs so far is validated and kept instead of the raw weights.
 - the best epoch by validation accuracy is kept; the test split is evaluated once, at the end.
 
 The defaults are the recipe of the bundled model. Data order, augmentation and dropout follow
@@ -76,6 +81,9 @@ def parse_args():
     ap.add_argument("--freeze", type=int, default=0, help="number of leading feature blocks kept frozen")
     ap.add_argument("--ema", type=float, default=0.0, metavar="DECAY",
                     help="validate and keep an exponential moving average of the weights (decay per step, e.g. 0.995); 0: off")
+    ap.add_argument("--swa", action="store_true",
+                    help="constant learning rate, and validate and keep the uniform average of the weights at the end of "
+                         "each epoch (stochastic weight averaging); for continuing one of this tool's models (--init)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--workers", type=int, default=1)
@@ -180,10 +188,18 @@ def make_model():
     else:
         if not os.path.exists(args.init):
             fail(f"{args.init}: init weights not found")
-        sd, _ = load_file(args.init)
+        sd, meta = load_file(args.init)
+        head = sd.get("classifier.1.weight")
+        if head is not None and head.shape[0] == len(CLASSES):
+            # one of this tool's models: continue it, head included
+            if meta.get("classes") != ",".join(CLASSES):
+                fail(f"{args.init}: a {len(CLASSES)}-class model whose metadata 'classes' is {meta.get('classes')!r}")
+            model = torchvision.models.mobilenet_v2(num_classes=len(CLASSES))
+            model.load_state_dict({k: (v.float() if v.is_floating_point() else v) for k, v in sd.items()})
+            return model, meta
         model.load_state_dict(sd)
     model.classifier[1] = torch.nn.Linear(model.last_channel, len(CLASSES))
-    return model
+    return model, None
 
 
 def set_train_mode(model):
@@ -287,6 +303,8 @@ def main():
         return evaluate_only()
     if args.soup:
         return soup()
+    if args.swa and args.ema > 0:
+        fail("--swa and --ema are two ways of averaging the weights; choose one")
     if not os.path.isdir(args.data):
         fail(f"{args.data}: TrashNet folder not found (use --data)")
     random.seed(args.seed)
@@ -294,7 +312,13 @@ def main():
     torch.use_deterministic_algorithms(True, warn_only=True)
     train_items, val_items, test_items = read_split("train"), read_split("val"), read_split("test")
     size = args.input_size
-    model = make_model()
+    model, init_meta = make_model()
+    if args.swa and init_meta is None:
+        fail(f"--swa continues a trained model: --init one of this tool's models, not {args.init}")
+    if init_meta is not None and init_meta.get("input_size", str(size)) != str(size):
+        fail(f"{args.init}: trained at input size {init_meta.get('input_size')}, this run has --input-size {size}")
+    if os.path.exists(args.output) and os.path.realpath(args.output) == os.path.realpath(args.init):
+        fail(f"{args.output}: --output is the --init model; write the new model elsewhere")
     for p in model.features[:args.freeze].parameters():
         p.requires_grad_(False)
     head = list(model.classifier.parameters())
@@ -311,13 +335,17 @@ def main():
     # The moving average of the weights (Polyak averaging), updated after every step, held in a copy
     # of the model that is validated and kept instead of the raw weights. BatchNorm's buffers are
     # constant (BN stays in eval mode), so averaging them changes them by rounding at most.
-    ema_model = copy.deepcopy(model) if args.ema > 0 else None
-    step = 0
+    # With --swa the same copy holds the uniform average of the weights at the ends of the epochs.
+    ema_model = copy.deepcopy(model) if args.ema > 0 or args.swa else None
+    averaging = "ema" if args.ema > 0 else "swa" if args.swa else None
+    step, averaged_epochs = 0, 0
     if args.resume and os.path.exists(ckpt_path):
         ck = torch.load(ckpt_path)
-        if (ck.get("ema_state") is not None) != (ema_model is not None):
-            fail(f"{ckpt_path}: checkpoint was written {'with' if ck.get('ema_state') is not None else 'without'} --ema; "
-                 "resume with the same options")
+        written = ck.get("averaging", "ema" if ck.get("ema_state") is not None else None)
+        if written != averaging:
+            fail(f"{ckpt_path}: checkpoint was written with weight averaging {written or 'off'}, this run has "
+                 f"{averaging or 'off'}; resume with the same options")
+        averaged_epochs = ck.get("averaged_epochs", 0)
         if ema_model is not None:
             ema_model.load_state_dict(ck["ema_state"])
         step = ck.get("step", 0)
@@ -331,7 +359,9 @@ def main():
     for epoch in range(start, total):
         t0 = time.time()
         consolidation = epoch >= args.epochs
-        if consolidation:
+        if args.swa:
+            factor = 1.0  # constant: the average is taken over the epochs' ends
+        elif consolidation:
             factor = 0.1
         elif epoch == 0:
             factor = 0.1  # warm-up epoch
@@ -365,17 +395,24 @@ def main():
             tl += loss.item() * len(y)
             tc += (out.argmax(1) == y).sum().item()
             tn += len(y)
+        if args.swa:
+            averaged_epochs += 1
+            with torch.no_grad():
+                for avg, v in zip(ema_model.state_dict().values(), model.state_dict().values()):
+                    if v.is_floating_point():
+                        avg.add_(v - avg, alpha=1.0 / averaged_epochs)  # the first epoch's end replaces the init
         kept = ema_model if ema_model is not None else model
         val_acc, val_loss, _ = evaluate(kept, val_items, size)
         if val_acc > best_acc:
             best_acc, best_epoch = val_acc, epoch
             best_state = {k: v.clone() for k, v in kept.state_dict().items()}
         print(f"epoch {epoch + 1:2d}/{total} {'consolidate' if consolidation else 'train':11s} lr {opt.param_groups[1]['lr']:.2e} "
-              f"train loss {tl / tn:.4f} acc {tc / tn:.4f}  val{' (ema)' if ema_model is not None else ''} loss {val_loss:.4f} acc {val_acc:.4f}  {time.time() - t0:.0f}s",
+              f"train loss {tl / tn:.4f} acc {tc / tn:.4f}  val{f' ({averaging})' if averaging else ''} loss {val_loss:.4f} acc {val_acc:.4f}  {time.time() - t0:.0f}s",
               flush=True)
         torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch, "best_acc": best_acc,
                     "best_state": best_state, "best_epoch": best_epoch, "torch_rng": torch.get_rng_state(),
-                    "ema_state": ema_model.state_dict() if ema_model is not None else None, "step": step}, ckpt_path)
+                    "ema_state": ema_model.state_dict() if ema_model is not None else None, "step": step,
+                    "averaging": averaging, "averaged_epochs": averaged_epochs}, ckpt_path)
     # Evaluate what users load: the FP16-rounded weights, upcast to float32.
     model.load_state_dict({k: (v.half().float() if v.is_floating_point() else v) for k, v in best_state.items()})
     # The epoch was chosen on float32 weights; the metadata records what the FP16 file scores, which
@@ -392,6 +429,10 @@ def main():
         "epochs": str(total), "best_epoch": str(best_epoch + 1),
         "dataset": "TrashNet (Thung & Yang 2016), authors' split", "precision": "fp16",
     }
+    if init_meta is not None:
+        # continued from one of this tool's models: its seeds come first, and its record is kept
+        meta["seed"] = init_meta.get("seed", "?") + "," + str(args.seed)
+        meta["init"] = json.dumps({k: v for k, v in init_meta.items() if k not in ("arch", "classes", "mean", "std")})
     save_model(model, args.output, meta)
     with open(args.output + ".test_predictions.json", "w") as f:
         json.dump([{"file": it[0], "label": CLASSES[it[2]], "pred": CLASSES[p]} for it, p in zip(test_items, preds)], f, indent=0)
