@@ -202,6 +202,14 @@ def make_model():
     return model, None
 
 
+@torch.no_grad()
+def blend_into(average, model, keep):
+    """average = keep * average + (1 - keep) * model, for every floating-point tensor."""
+    for avg, v in zip(average.state_dict().values(), model.state_dict().values()):
+        if v.is_floating_point():
+            avg.mul_(keep).add_(v, alpha=1 - keep)
+
+
 def set_train_mode(model):
     model.train()
     for m in model.modules():
@@ -336,7 +344,7 @@ def main():
     # of the model that is validated and kept instead of the raw weights. BatchNorm's buffers are
     # constant (BN stays in eval mode), so averaging them changes them by rounding at most.
     # With --swa the same copy holds the uniform average of the weights at the ends of the epochs.
-    ema_model = copy.deepcopy(model) if args.ema > 0 or args.swa else None
+    average_model = copy.deepcopy(model) if args.ema > 0 or args.swa else None
     averaging = "ema" if args.ema > 0 else "swa" if args.swa else None
     step, averaged_epochs = 0, 0
     if args.resume and os.path.exists(ckpt_path):
@@ -346,8 +354,8 @@ def main():
             fail(f"{ckpt_path}: checkpoint was written with weight averaging {written or 'off'}, this run has "
                  f"{averaging or 'off'}; resume with the same options")
         averaged_epochs = ck.get("averaged_epochs", 0)
-        if ema_model is not None:
-            ema_model.load_state_dict(ck["ema_state"])
+        if average_model is not None:
+            average_model.load_state_dict(ck["ema_state"])
         step = ck.get("step", 0)
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["optimizer"])
@@ -385,23 +393,18 @@ def main():
             loss.backward()
             opt.step()
             step += 1
-            if ema_model is not None:
+            if averaging == "ema":
                 # the usual warm-up: early steps average over fewer steps than 1/(1-decay)
                 decay = min(args.ema, (1 + step) / (10 + step))
-                with torch.no_grad():
-                    for avg, v in zip(ema_model.state_dict().values(), model.state_dict().values()):
-                        if v.is_floating_point():
-                            avg.mul_(decay).add_(v, alpha=1 - decay)
+                blend_into(average_model, model, decay)
             tl += loss.item() * len(y)
             tc += (out.argmax(1) == y).sum().item()
             tn += len(y)
         if args.swa:
             averaged_epochs += 1
-            with torch.no_grad():
-                for avg, v in zip(ema_model.state_dict().values(), model.state_dict().values()):
-                    if v.is_floating_point():
-                        avg.add_(v - avg, alpha=1.0 / averaged_epochs)  # the first epoch's end replaces the init
-        kept = ema_model if ema_model is not None else model
+            # the uniform average of the n epochs' ends; the first replaces the init (keep 0)
+            blend_into(average_model, model, (averaged_epochs - 1) / averaged_epochs)
+        kept = average_model if average_model is not None else model
         val_acc, val_loss, _ = evaluate(kept, val_items, size)
         if val_acc > best_acc:
             best_acc, best_epoch = val_acc, epoch
@@ -411,7 +414,7 @@ def main():
               flush=True)
         torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch, "best_acc": best_acc,
                     "best_state": best_state, "best_epoch": best_epoch, "torch_rng": torch.get_rng_state(),
-                    "ema_state": ema_model.state_dict() if ema_model is not None else None, "step": step,
+                    "ema_state": average_model.state_dict() if average_model is not None else None, "step": step,
                     "averaging": averaging, "averaged_epochs": averaged_epochs}, ckpt_path)
     # Evaluate what users load: the FP16-rounded weights, upcast to float32.
     model.load_state_dict({k: (v.half().float() if v.is_floating_point() else v) for k, v in best_state.items()})
