@@ -182,6 +182,17 @@ class Dataset(torch.utils.data.Dataset):
         return x, label
 
 
+def float32_state(sd):
+    """A state_dict of this tool's files (FP16 on disk) as float32 tensors."""
+    return {k: (v.float() if v.is_floating_point() else v) for k, v in sd.items()}
+
+
+def six_class_model(sd):
+    model = torchvision.models.mobilenet_v2(num_classes=len(CLASSES))
+    model.load_state_dict(float32_state(sd))
+    return model
+
+
 def make_model():
     model = torchvision.models.mobilenet_v2()
     if args.init == "torchvision":
@@ -195,9 +206,7 @@ def make_model():
             # one of this tool's models: continue it, head included
             if meta.get("classes") != ",".join(CLASSES):
                 fail(f"{args.init}: a {len(CLASSES)}-class model whose metadata 'classes' is {meta.get('classes')!r}")
-            model = torchvision.models.mobilenet_v2(num_classes=len(CLASSES))
-            model.load_state_dict({k: (v.float() if v.is_floating_point() else v) for k, v in sd.items()})
-            return model, meta
+            return six_class_model(sd), meta
         model.load_state_dict(sd)
     model.classifier[1] = torch.nn.Linear(model.last_channel, len(CLASSES))
     return model, None
@@ -243,8 +252,7 @@ def evaluate_only():
     if not args.weights or not os.path.exists(args.weights or ""):
         fail("--evaluate-only needs --weights FILE")
     sd, meta = load_file(args.weights)
-    model = torchvision.models.mobilenet_v2(num_classes=len(CLASSES))
-    model.load_state_dict({k: (v.float() if v.is_floating_point() else v) for k, v in sd.items()})
+    model = six_class_model(sd)
     size = int(meta.get("input_size", args.input_size))
     items = read_split(args.split)
     acc, _, preds = evaluate(model, items, size)
@@ -283,9 +291,9 @@ def soup():
     val_items, test_items = read_split("val"), read_split("test")
     model = torchvision.models.mobilenet_v2(num_classes=len(CLASSES))
     for path, sd, _ in ingredients:
-        model.load_state_dict({k: (v.float() if v.is_floating_point() else v) for k, v in sd.items()})
+        model.load_state_dict(float32_state(sd))
         print(f"ingredient {path}: val accuracy {evaluate(model, val_items, size)[0]:.4f}", flush=True)
-    model.load_state_dict({k: (v.float() if v.is_floating_point() else v) for k, v in averaged.items()})
+    model.load_state_dict(float32_state(averaged))
     val_acc = evaluate(model, val_items, size)[0]
     test_acc, _, preds = evaluate(model, test_items, size)
     print(f"soup of {len(ingredients)}: val accuracy {val_acc:.4f}; test accuracy {test_acc:.4f} on {len(test_items)} images",
@@ -347,14 +355,13 @@ def main():
     # With --swa the same copy holds the uniform average of the weights at the ends of the epochs.
     average_model = copy.deepcopy(model) if args.ema > 0 or args.swa else None
     averaging = "ema" if args.ema > 0 else "swa" if args.swa else None
-    step, averaged_epochs = 0, 0
+    step = 0
     if args.resume and os.path.exists(ckpt_path):
         ck = torch.load(ckpt_path)
         written = ck.get("averaging", "ema" if ck.get("ema_state") is not None else None)
         if written != averaging:
             fail(f"{ckpt_path}: checkpoint was written with weight averaging {written or 'off'}, this run has "
                  f"{averaging or 'off'}; resume with the same options")
-        averaged_epochs = ck.get("averaged_epochs", 0)
         if average_model is not None:
             average_model.load_state_dict(ck["ema_state"])
         step = ck.get("step", 0)
@@ -402,9 +409,8 @@ def main():
             tc += (out.argmax(1) == y).sum().item()
             tn += len(y)
         if args.swa:
-            averaged_epochs += 1
-            # the uniform average of the n epochs' ends; the first replaces the init (keep 0)
-            blend_into(average_model, model, (averaged_epochs - 1) / averaged_epochs)
+            # the uniform average of the ends of epochs 1..epoch+1; the first replaces the init (keep 0)
+            blend_into(average_model, model, epoch / (epoch + 1))
         kept = average_model if average_model is not None else model
         val_acc, val_loss, _ = evaluate(kept, val_items, size)
         if val_acc > best_acc:
@@ -416,7 +422,7 @@ def main():
         torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch, "best_acc": best_acc,
                     "best_state": best_state, "best_epoch": best_epoch, "torch_rng": torch.get_rng_state(),
                     "ema_state": average_model.state_dict() if average_model is not None else None, "step": step,
-                    "averaging": averaging, "averaged_epochs": averaged_epochs}, ckpt_path)
+                    "averaging": averaging}, ckpt_path)
     # Evaluate what users load: the FP16-rounded weights, upcast to float32.
     model.load_state_dict({k: (v.half().float() if v.is_floating_point() else v) for k, v in best_state.items()})
     # The epoch was chosen on float32 weights; the metadata records what the FP16 file scores, which
